@@ -1,0 +1,1 @@
+"""FLUX Ultra Studio engine and UI pieces."""
