@@ -10,6 +10,8 @@ import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from components.flux_errors import ValidationError
+
 MODEL = "flux-pro/v1.1-ultra"
 MODEL_RAW = "flux-pro/v1.1-ultra-raw"
 MODELS = (MODEL, MODEL_RAW)
@@ -42,27 +44,6 @@ PRICE_USD_PER_IMAGE = 0.06
 CREDITS_PER_USD = 2_000_000
 
 CONTENT_TYPES = {"jpeg": "image/jpeg", "png": "image/png"}
-
-
-class ValidationError(ValueError):
-    """Every problem with a request, by field, in plain words; raised before any request."""
-
-    def __init__(self, problems: dict[str, str]):
-        self.problems = dict(problems)
-        text = "; ".join(f"{name}: {msg}" for name, msg in self.problems.items())
-        super().__init__(f"Please fix the request: {text}")
-        self.status = None
-        self.provider_message = None
-        self.request_id = None
-        self.attempts = 0
-
-    @property
-    def error_type(self) -> str:
-        return "validation"
-
-    @property
-    def hint(self) -> str:
-        return "Nothing was sent. Correct the fields named above and try again."
 
 
 def credits_to_usd(credits: float | None) -> float | None:

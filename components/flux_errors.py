@@ -1,0 +1,149 @@
+"""The errors the API helper raises: one small hierarchy keyed by what the user can do next.
+
+Every error carries the HTTP status (if any), the provider's own message, its request id and how
+many attempts were made, and its text is already free of the API key.
+"""
+
+from __future__ import annotations
+
+import re
+
+_BEARER = re.compile(r"(?i)(bearer\s+)[^\s\"',;]+")
+
+
+def redact(text: str | None, secrets: tuple[str, ...] = ()) -> str:
+    """Text with every known secret and any bearer token replaced, so it is safe to show or log."""
+    if not text:
+        return ""
+    out = str(text)
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            out = out.replace(secret, "[redacted]")
+    return _BEARER.sub(r"\1[redacted]", out)
+
+
+class FluxError(Exception):
+    """Base of every failure of a call; `hint` says what to do about it."""
+
+    error_type = "error"
+    hint = "Try again; if it keeps failing, note the request id and contact the provider."
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        provider_message: str | None = None,
+        request_id: str | None = None,
+        attempts: int = 1,
+    ):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.provider_message = provider_message
+        self.request_id = request_id
+        self.attempts = attempts
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(status={self.status!r}, message={self.message!r})"
+
+
+class ValidationError(FluxError, ValueError):
+    """Every problem with a request, by field, in plain words; raised before anything is sent."""
+
+    error_type = "validation"
+    hint = "Nothing was sent. Correct the fields named above and try again."
+
+    def __init__(self, problems: dict[str, str]):
+        self.problems = dict(problems)
+        text = "; ".join(f"{name}: {msg}" for name, msg in self.problems.items())
+        super().__init__(f"Please fix the request: {text}", attempts=0)
+
+
+class APIStatusError(FluxError):
+    """The provider answered with an error status."""
+
+
+class BadRequestError(APIStatusError):
+    error_type = "bad_request"
+    hint = "The provider rejected the request as sent; check the parameters named in the message."
+
+
+class NotFoundError(BadRequestError):
+    error_type = "not_found"
+    hint = "The endpoint was not found: check the base URL in Settings."
+
+
+class AuthenticationError(APIStatusError):
+    error_type = "authentication"
+    hint = "The API key is missing, expired or wrong: check it in Settings."
+
+
+class PermissionDeniedError(APIStatusError):
+    error_type = "permission"
+    hint = "The key works but may not do this: top up credits or check the plan in your account."
+
+
+class RateLimitError(APIStatusError):
+    error_type = "rate_limit"
+    hint = "Still rate-limited after automatic retries: lower the concurrency limit in Settings."
+
+
+class ServerError(APIStatusError):
+    error_type = "server"
+    hint = "The provider failed even after retries; try again later and quote the request id."
+
+
+class APITimeoutError(FluxError):
+    error_type = "timeout"
+    hint = "No answer in time even after retries; try again or raise the timeout in Settings."
+
+
+class APIConnectionError(FluxError):
+    error_type = "connection"
+    hint = "Could not reach the API: check the network and the base URL in Settings."
+
+
+class MalformedResponseError(FluxError):
+    error_type = "malformed_response"
+    hint = "The provider's answer could not be read; try again and quote the request id."
+
+
+class ImageDownloadError(FluxError):
+    error_type = "image_download"
+    hint = "The image was generated but could not be fetched; try again."
+
+
+STATUS_ERRORS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    422: BadRequestError,
+    429: RateLimitError,
+}
+
+
+def error_for_status(status: int) -> type[APIStatusError]:
+    if status in STATUS_ERRORS:
+        return STATUS_ERRORS[status]
+    return ServerError if status >= 500 else BadRequestError
+
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "FluxError",
+    "ImageDownloadError",
+    "MalformedResponseError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ServerError",
+    "ValidationError",
+    "error_for_status",
+    "redact",
+]
