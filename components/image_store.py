@@ -1,0 +1,520 @@
+"""Generated images on disk: originals with their parameters embedded, plus small thumbnails.
+
+Originals are kept byte for byte as the provider sent them (no re-encoding, no quality loss);
+the generation parameters go into a PNG text chunk or a JPEG comment so a file that leaves the
+app still says how it was made. File names come from ids only, never from prompt text, so a
+prompt cannot steer where a file lands. Thumbnails are derived data: they can be cleared at any
+time and are rebuilt from the original on demand.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import struct
+import tempfile
+import zlib
+from collections.abc import Iterable
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path, PurePosixPath
+from typing import Any, Protocol
+
+from PIL import Image
+
+IMAGES_DIR = "images"
+THUMBS_DIR = "thumbs"
+METADATA_KEY = "flux-studio"
+JPEG_MARKER = b"flux-studio:"
+JPEG_CONTINUATION = b"flux-studio+:"
+THUMB_MAX_SIDE = 512
+THUMB_QUALITY = 82
+CONTENT_TYPES = {"jpeg": "image/jpeg", "png": "image/png"}
+EXTENSIONS = {"jpeg": "jpg", "png": "png"}
+
+# Ids become file names: a strict alphabet means no separators, no dots, no traversal.
+IMAGE_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_TEXT_CHUNKS = (b"tEXt", b"iTXt", b"zTXt")
+_JPEG_SOI = b"\xff\xd8"
+_JPEG_COM = 0xFE
+_JPEG_SOS = 0xDA
+_JPEG_EOI = 0xD9
+_JPEG_MAX_SEGMENT = 65533  # payload bytes a segment can hold (65535 minus the length field)
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    """Where one saved image and its thumbnail are (paths relative to the data folder)."""
+
+    path: str
+    thumb_path: str
+    width: int
+    height: int
+    content_type: str
+    size_bytes: int
+
+
+class ImageStorage(Protocol):
+    """What the app needs from image storage; a bucket-backed store could implement it too."""
+
+    def save(
+        self, image_id: str, data: bytes, params: dict[str, Any], *, day: date | None = None
+    ) -> StoredImage: ...
+
+    def read_bytes(self, rel: str) -> bytes | None: ...
+
+    def read_params(self, source: Path | str | bytes) -> dict[str, Any] | None: ...
+
+    def thumbnail_bytes(self, rel_thumb: str) -> bytes | None: ...
+
+    def delete(self, rel_paths: Iterable[str]) -> int: ...
+
+    def disk_usage(self) -> dict[str, int]: ...
+
+    def clear_thumbnails(self) -> int: ...
+
+
+def image_id(row_id: str, index: int) -> str:
+    """The id of the index-th image of a log row (its file stem)."""
+    return f"{row_id}_{int(index)}"
+
+
+def validate_image_id(value: str) -> str:
+    if not isinstance(value, str) or not IMAGE_ID_PATTERN.fullmatch(value):
+        raise ValueError(
+            f"bad image id {value!r}: use 1-128 characters of A-Z a-z 0-9 _ - "
+            "(starting with a letter or digit)"
+        )
+    return value
+
+
+def sniff_format(data: bytes) -> str | None:
+    """'png' or 'jpeg' from the leading bytes (what the bytes are, not what a name says)."""
+    if data.startswith(_PNG_SIGNATURE):
+        return "png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    return None
+
+
+# --------------------------------------------------------------------------- metadata
+
+
+def _params_json(params: dict[str, Any]) -> bytes:
+    if not isinstance(params, dict):
+        raise TypeError("params must be a dict")
+    text = json.dumps(params, ensure_ascii=False, sort_keys=True, default=str)
+    return text.encode("utf-8")
+
+
+def _png_chunks(data: bytes) -> list[tuple[bytes, int, int]]:
+    """(type, start, end) of each chunk up to IEND; ValueError when the layout is broken."""
+    if not data.startswith(_PNG_SIGNATURE):
+        raise ValueError("not a PNG")
+    chunks: list[tuple[bytes, int, int]] = []
+    pos = len(_PNG_SIGNATURE)
+    while pos + 12 <= len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind = data[pos + 4 : pos + 8]
+        end = pos + 12 + length
+        if end > len(data):
+            raise ValueError("truncated PNG chunk")
+        chunks.append((kind, pos, end))
+        pos = end
+        if kind == b"IEND":
+            break
+    if not chunks or chunks[0][0] != b"IHDR":
+        raise ValueError("PNG without IHDR")
+    return chunks
+
+
+def _png_text_keyword(data: bytes, start: int, end: int) -> bytes:
+    body = data[start + 8 : end - 4]
+    return body.split(b"\x00", 1)[0]
+
+
+def _png_itxt_chunk(payload: bytes) -> bytes:
+    # keyword \0, compression flag 0, method 0, language tag "" \0, translated keyword "" \0
+    body = METADATA_KEY.encode("latin-1") + b"\x00\x00\x00\x00\x00" + payload
+    crc = zlib.crc32(b"iTXt" + body) & 0xFFFFFFFF
+    return struct.pack(">I", len(body)) + b"iTXt" + body + struct.pack(">I", crc)
+
+
+def _embed_png(data: bytes, payload: bytes) -> bytes:
+    chunks = _png_chunks(data)
+    ihdr_end = chunks[0][2]
+    pieces = [data[:ihdr_end], _png_itxt_chunk(payload)]
+    cursor = ihdr_end
+    for kind, start, end in chunks[1:]:
+        if (
+            kind in _PNG_TEXT_CHUNKS
+            and _png_text_keyword(data, start, end) == METADATA_KEY.encode()
+        ):
+            pieces.append(data[cursor:start])  # drop an older copy of our chunk
+            cursor = end
+    pieces.append(data[cursor:])
+    return b"".join(pieces)
+
+
+def _read_png(data: bytes) -> bytes | None:
+    for kind, start, end in _png_chunks(data):
+        if kind not in _PNG_TEXT_CHUNKS:
+            continue
+        body = data[start + 8 : end - 4]
+        keyword, _, rest = body.partition(b"\x00")
+        if keyword != METADATA_KEY.encode():
+            continue
+        if kind == b"tEXt":
+            return rest
+        if kind == b"zTXt":
+            return zlib.decompress(rest[1:])
+        flag, _method, rest = rest[0], rest[1], rest[2:]
+        _lang, _, rest = rest.partition(b"\x00")
+        _translated, _, text = rest.partition(b"\x00")
+        return zlib.decompress(text) if flag else text
+    return None
+
+
+def _jpeg_segments(data: bytes) -> list[tuple[int, int, int]]:
+    """(marker, start, end) of each header segment before the image data (SOS)."""
+    if not data.startswith(_JPEG_SOI):
+        raise ValueError("not a JPEG")
+    segments: list[tuple[int, int, int]] = []
+    pos = 2
+    while pos + 4 <= len(data):
+        if data[pos] != 0xFF:
+            raise ValueError("broken JPEG header")
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker in (_JPEG_SOS, _JPEG_EOI):
+            break
+        if marker == 0x01 or 0xD0 <= marker <= 0xD8:  # standalone markers
+            pos += 2
+            continue
+        (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
+        end = pos + 2 + length
+        if length < 2 or end > len(data):
+            raise ValueError("truncated JPEG segment")
+        segments.append((marker, pos, end))
+        pos = end
+    return segments
+
+
+def _jpeg_com_segments(payload: bytes) -> bytes:
+    """COM segments holding the payload; split in order when one segment cannot hold it."""
+    out: list[bytes] = []
+    prefix = JPEG_MARKER
+    rest = payload
+    while True:
+        room = _JPEG_MAX_SEGMENT - len(prefix)
+        piece, rest = rest[:room], rest[room:]
+        body = prefix + piece
+        out.append(b"\xff\xfe" + struct.pack(">H", len(body) + 2) + body)
+        prefix = JPEG_CONTINUATION
+        if not rest:
+            return b"".join(out)
+
+
+def _is_ours(data: bytes, marker: int, start: int) -> bool:
+    if marker != _JPEG_COM:
+        return False
+    body = data[start + 4 : start + 4 + len(JPEG_CONTINUATION)]
+    return body.startswith(JPEG_MARKER) or body.startswith(JPEG_CONTINUATION)
+
+
+def _embed_jpeg(data: bytes, payload: bytes) -> bytes:
+    segments = _jpeg_segments(data)
+    insert_at = 2
+    for marker, _start, end in segments:  # after the leading APPn run (JFIF, Exif, ICC)
+        if not 0xE0 <= marker <= 0xEF:
+            break
+        insert_at = end
+    pieces = [data[:insert_at], _jpeg_com_segments(payload)]
+    cursor = insert_at
+    for marker, start, end in segments:
+        if start >= insert_at and _is_ours(data, marker, start):
+            pieces.append(data[cursor:start])
+            cursor = end
+    pieces.append(data[cursor:])
+    return b"".join(pieces)
+
+
+def _read_jpeg(data: bytes) -> bytes | None:
+    found: bytearray | None = None
+    for marker, start, end in _jpeg_segments(data):
+        if marker != _JPEG_COM:
+            continue
+        body = data[start + 4 : end]
+        if found is None and body.startswith(JPEG_MARKER):
+            found = bytearray(body[len(JPEG_MARKER) :])
+        elif found is not None and body.startswith(JPEG_CONTINUATION):
+            found += body[len(JPEG_CONTINUATION) :]
+    return None if found is None else bytes(found)
+
+
+def embed_params(data: bytes, params: dict[str, Any]) -> bytes:
+    """The same image bytes with params embedded (pixels untouched); replaces an older copy."""
+    payload = _params_json(params)
+    fmt = sniff_format(data)
+    if fmt == "png":
+        return _embed_png(data, payload)
+    if fmt == "jpeg":
+        return _embed_jpeg(data, payload)
+    raise ValueError("not a JPEG or PNG image")
+
+
+def read_params(source: Path | str | bytes) -> dict[str, Any] | None:
+    """Parameters embedded by this app, from a file path or the bytes of a file.
+
+    None when the file is missing, not an image, or carries no (valid) parameters: this reads
+    user uploads, so it never raises.
+    """
+    try:
+        data = source if isinstance(source, (bytes, bytearray)) else Path(source).read_bytes()
+        data = bytes(data)
+        fmt = sniff_format(data)
+        raw = _read_png(data) if fmt == "png" else _read_jpeg(data) if fmt == "jpeg" else None
+        if raw is None:
+            return None
+        params = json.loads(raw.decode("utf-8"))
+        return params if isinstance(params, dict) else None
+    except Exception:
+        return None
+
+
+# --------------------------------------------------------------------------- thumbnails
+
+
+def make_thumbnail(data: bytes, max_side: int = THUMB_MAX_SIDE) -> bytes:
+    """A JPEG no larger than max_side on its long side, decoded at reduced size when possible.
+
+    For JPEG, draft() lets the decoder scale by 1/2, 1/4 or 1/8 in the DCT domain, so a 4 MP
+    original is never fully decoded; PNG has no such shortcut, so reduce() does the bulk work.
+    """
+    with Image.open(io.BytesIO(data)) as im:
+        width, height = im.size
+        icc = im.info.get("icc_profile")
+        scale = min(1.0, max_side / max(width, height))
+        target = (max(1, round(width * scale)), max(1, round(height * scale)))
+        if im.format == "JPEG":
+            im.draft("RGB", target)
+        im.load()  # decode now (at draft scale); measured faster than a lazy load in thumbnail()
+        im.thumbnail((max_side, max_side), reducing_gap=2.0)
+        if im.mode in ("RGBA", "LA") or (im.mode == "P" and "transparency" in im.info):
+            rgba = im.convert("RGBA")
+            flat = Image.new("RGB", rgba.size, (255, 255, 255))
+            flat.paste(rgba, mask=rgba.getchannel("A"))
+            im = flat
+        elif im.mode != "RGB":
+            im = im.convert("RGB")
+        out = io.BytesIO()
+        # Keep the colour profile; drop our comment (the same thumbnail whether it was made
+        # from the provider's bytes or rebuilt from the stamped original).
+        im.save(out, "JPEG", quality=THUMB_QUALITY, icc_profile=icc, comment=b"")
+        return out.getvalue()
+
+
+def _write_atomic(path: Path, data: bytes, *, durable: bool) -> None:
+    """Readers see the old file or the whole new one, never a half-written one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+# --------------------------------------------------------------------------- the store
+
+
+class ImageStore:
+    """Images on the local disk under one data folder (images/<day>/, thumbs/<day>/)."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    # ---- paths
+
+    def abs_path(self, rel: str) -> Path:
+        """The file for a stored relative path; ValueError for anything outside images/ or
+        thumbs/ (absolute paths, '..', symlinks leading out), e.g. from an imported log."""
+        text = str(rel).replace("\\", "/")
+        pure = PurePosixPath(text)
+        if (
+            not text
+            or "\x00" in text
+            or pure.is_absolute()
+            or ".." in pure.parts
+            or len(pure.parts) < 2
+            or pure.parts[0] not in (IMAGES_DIR, THUMBS_DIR)
+        ):
+            raise ValueError(f"not a stored image path: {rel!r}")
+        full = self.root.joinpath(*pure.parts)
+        base = (self.root / pure.parts[0]).resolve()
+        if not full.resolve().is_relative_to(base):
+            raise ValueError(f"path leaves the image folder: {rel!r}")
+        return full
+
+    @staticmethod
+    def thumb_rel_for(rel_image: str) -> str:
+        """Where the thumbnail of an original lives: same day folder, same stem, .jpg."""
+        pure = PurePosixPath(str(rel_image).replace("\\", "/"))
+        if not pure.parts or pure.parts[0] != IMAGES_DIR:
+            raise ValueError(f"not an original image path: {rel_image!r}")
+        return PurePosixPath(THUMBS_DIR, *pure.parts[1:]).with_suffix(".jpg").as_posix()
+
+    def _original_for(self, rel_thumb: str) -> str | None:
+        pure = PurePosixPath(str(rel_thumb).replace("\\", "/"))
+        if not pure.parts or pure.parts[0] != THUMBS_DIR:
+            return None
+        for ext in EXTENSIONS.values():
+            rel = PurePosixPath(IMAGES_DIR, *pure.parts[1:]).with_suffix(f".{ext}").as_posix()
+            if self.abs_path(rel).is_file():
+                return rel
+        return None
+
+    # ---- writing
+
+    def save(
+        self, image_id: str, data: bytes, params: dict[str, Any], *, day: date | None = None
+    ) -> StoredImage:
+        """Store one image with params embedded and its thumbnail; ValueError when the bytes
+        are not a decodable JPEG/PNG (nothing is written then)."""
+        validate_image_id(image_id)
+        fmt = sniff_format(data)
+        if fmt is None:
+            raise ValueError("not a JPEG or PNG image")
+        try:
+            with Image.open(io.BytesIO(data)) as im:
+                width, height = im.size
+            thumb = make_thumbnail(data)
+        except (OSError, Image.DecompressionBombError, SyntaxError) as exc:
+            raise ValueError(f"image does not decode: {exc}") from exc
+        try:
+            stamped = embed_params(data, params)
+        except ValueError:
+            # A header layout we cannot edit safely: keep the paid-for image without the stamp
+            # (the log row still holds its parameters).
+            stamped = data
+        folder = (day or datetime.now(UTC).date()).isoformat()
+        rel = f"{IMAGES_DIR}/{folder}/{image_id}.{EXTENSIONS[fmt]}"
+        rel_thumb = self.thumb_rel_for(rel)
+        _write_atomic(self.abs_path(rel), stamped, durable=True)
+        _write_atomic(self.abs_path(rel_thumb), thumb, durable=False)
+        return StoredImage(rel, rel_thumb, width, height, CONTENT_TYPES[fmt], len(stamped))
+
+    def ensure_thumbnail(self, rel_path: str) -> str | None:
+        """The thumbnail path of an original, rebuilding the file if it is missing; None when
+        the original is gone or unreadable."""
+        try:
+            rel_thumb = self.thumb_rel_for(rel_path)
+            thumb = self.abs_path(rel_thumb)
+            if thumb.is_file():
+                return rel_thumb
+            data = self.abs_path(rel_path).read_bytes()
+            _write_atomic(thumb, make_thumbnail(data), durable=False)
+            return rel_thumb
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+            return None
+
+    def delete(self, rel_paths: Iterable[str]) -> int:
+        """Remove files (and an original's thumbnail); missing files and paths outside the
+        image folders are skipped. Returns how many files were removed."""
+        removed = 0
+        for rel in rel_paths:
+            targets: list[str] = [rel]
+            with suppress(ValueError):
+                targets.append(self.thumb_rel_for(rel))
+            for target in dict.fromkeys(targets):
+                try:
+                    path = self.abs_path(target)
+                except ValueError:
+                    continue
+                if path.is_dir() and not path.is_symlink():
+                    continue
+                try:
+                    path.unlink()
+                except FileNotFoundError:
+                    continue
+                removed += 1
+                with suppress(OSError):  # drop the day folder once it is empty
+                    path.parent.rmdir()
+        return removed
+
+    def clear_thumbnails(self) -> int:
+        """Delete every thumbnail (they are rebuilt on demand); returns how many."""
+        folder = self.root / THUMBS_DIR
+        if not folder.is_dir():
+            return 0
+        removed = 0
+        for path in sorted(folder.rglob("*"), reverse=True):
+            if path.name.startswith("."):
+                continue  # another thread's thumbnail being written right now
+            if path.is_file() or path.is_symlink():
+                path.unlink(missing_ok=True)
+                removed += 1
+            elif path.is_dir():
+                with suppress(OSError):
+                    path.rmdir()
+        return removed
+
+    # ---- reading
+
+    def read_bytes(self, rel: str) -> bytes | None:
+        try:
+            return self.abs_path(rel).read_bytes()
+        except (OSError, ValueError):
+            return None
+
+    def thumbnail_bytes(self, rel_thumb: str) -> bytes | None:
+        """A thumbnail's bytes, rebuilt from its original when it was cleared."""
+        data = self.read_bytes(rel_thumb)
+        if data is not None:
+            return data
+        try:
+            original = self._original_for(rel_thumb)
+        except ValueError:
+            return None
+        rebuilt = self.ensure_thumbnail(original) if original else None
+        return self.read_bytes(rebuilt) if rebuilt else None
+
+    def read_params(self, source: Path | str | bytes) -> dict[str, Any] | None:
+        """Embedded parameters from bytes, an absolute path, or a stored relative path."""
+        if isinstance(source, str) and not Path(source).is_absolute():
+            try:
+                source = self.abs_path(source)
+            except ValueError:
+                return None
+        return read_params(source)
+
+    def disk_usage(self) -> dict[str, int]:
+        """Bytes and file counts of originals and thumbnails (temp files not counted)."""
+        usage: dict[str, int] = {}
+        for name in (IMAGES_DIR, THUMBS_DIR):
+            files = total = 0
+            folder = self.root / name
+            if folder.is_dir():
+                for path in folder.rglob("*"):
+                    if path.is_file() and not path.name.startswith("."):
+                        files += 1
+                        total += path.stat().st_size
+            usage[f"{name}_files"] = files
+            usage[f"{name}_bytes"] = total
+        usage["total_bytes"] = usage[f"{IMAGES_DIR}_bytes"] + usage[f"{THUMBS_DIR}_bytes"]
+        return usage

@@ -1,0 +1,285 @@
+"""Runs many generations at once and makes each result durable the moment it arrives.
+
+Pages submit a list of jobs and poll the returned `Run`; the work, the image files and the log row
+all happen in worker threads owned by the runner, not by a Streamlit script run, so a rerun, a page
+switch or a closed tab loses nothing the provider delivered.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from components.flux_api import FluxClient, GenerationResult
+from components.flux_errors import FluxError, ValidationError, redact
+from components.flux_model import GenerationRequest
+from components.image_store import ImageStore, StoredImage
+from components.log_store import LogStore
+
+log = logging.getLogger(__name__)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass(frozen=True)
+class Job:
+    """One request to send; `label` names what makes it differ from its neighbours."""
+
+    request: GenerationRequest
+    id: str = field(default_factory=new_id)
+    group_id: str | None = None
+    label: str | None = None
+
+
+@dataclass
+class Outcome:
+    """What became of one job: a result or an error, and where it was stored."""
+
+    job: Job
+    result: GenerationResult | None = None
+    error: FluxError | None = None
+    stored: list[StoredImage] = field(default_factory=list)
+    storage_error: str | None = None
+    started: float = 0.0
+    finished: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.result is not None and self.error is None
+
+    @property
+    def elapsed_s(self) -> float:
+        return max(0.0, self.finished - self.started)
+
+
+class Run:
+    """A batch in flight: poll `outcomes`, iterate `as_completed`, or `cancel` what is queued."""
+
+    def __init__(self, jobs: list[Job]):
+        self.jobs = jobs
+        self._futures: list[Future] = []
+        self._lock = threading.Lock()
+        self._outcomes: dict[str, Outcome] = {}
+        self._done = threading.Event()
+        self.cancelled: set[str] = set()
+        self.started = time.perf_counter()
+        if not jobs:
+            self._done.set()
+
+    def _record(self, outcome: Outcome) -> None:
+        with self._lock:
+            self._outcomes[outcome.job.id] = outcome
+            if len(self._outcomes) + len(self.cancelled) >= len(self.jobs):
+                self._done.set()
+
+    @property
+    def outcomes(self) -> dict[str, Outcome]:
+        with self._lock:
+            return dict(self._outcomes)
+
+    @property
+    def finished(self) -> bool:
+        return self._done.is_set()
+
+    @property
+    def pending(self) -> int:
+        with self._lock:
+            return len(self.jobs) - len(self._outcomes) - len(self.cancelled)
+
+    def cancel(self) -> int:
+        """Cancel every job not yet started; running ones finish (and are kept)."""
+        count = 0
+        for job, future in zip(self.jobs, self._futures, strict=True):
+            if future.cancel():
+                with self._lock:
+                    self.cancelled.add(job.id)
+                count += 1
+        with self._lock:
+            if len(self._outcomes) + len(self.cancelled) >= len(self.jobs):
+                self._done.set()
+        return count
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._done.wait(timeout)
+
+    def as_completed(self, timeout: float | None = None) -> Iterator[Outcome]:
+        """Yield each outcome as soon as it is recorded, in finishing order."""
+        seen: set[str] = set()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._lock:
+                fresh = [o for k, o in self._outcomes.items() if k not in seen]
+            fresh.sort(key=lambda o: o.finished)
+            for outcome in fresh:
+                seen.add(outcome.job.id)
+                yield outcome
+            if self.finished and len(seen) >= len(self.outcomes):
+                return
+            if deadline is not None and time.monotonic() > deadline:
+                return
+            self._done.wait(0.02)
+
+
+class Runner:
+    """Owns the worker pool; one per browser session and configuration."""
+
+    def __init__(
+        self,
+        client: FluxClient,
+        log_store: LogStore,
+        image_store: ImageStore,
+        *,
+        backend: str,
+        session_id: str,
+        concurrency: int = 4,
+    ):
+        self.client = client
+        self.log_store = log_store
+        self.image_store = image_store
+        self.backend = backend
+        self.session_id = session_id
+        self.concurrency = max(1, int(concurrency))
+        self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="flux-run")
+
+    def submit(self, jobs: list[Job]) -> Run:
+        run = Run(jobs)
+        run._futures = [self._pool.submit(self._work, run, job) for job in jobs]
+        return run
+
+    def run(self, jobs: list[Job], timeout: float | None = None) -> list[Outcome]:
+        """Submit and wait: handy for scripts, tests and the benchmark."""
+        run = self.submit(jobs)
+        run.wait(timeout)
+        outcomes = run.outcomes
+        return [outcomes[j.id] for j in jobs if j.id in outcomes]
+
+    def shutdown(self, cancel_pending: bool = False) -> None:
+        """Stop taking work; queued jobs still run unless cancelled (they were asked for)."""
+        self._pool.shutdown(wait=False, cancel_futures=cancel_pending)
+
+    def log_rejected(self, request: GenerationRequest, error: ValidationError, **extra: Any) -> str:
+        """Log input refused before sending, so bad input shows in the log as well as the UI."""
+        job = Job(request, group_id=extra.get("group_id"), label=extra.get("label"))
+        outcome = Outcome(job, error=error, started=time.perf_counter())
+        outcome.finished = outcome.started
+        return self._log(outcome)
+
+    # --- worker ---------------------------------------------------------------------------
+
+    def _work(self, run: Run, job: Job) -> Outcome:
+        outcome = Outcome(job, started=time.perf_counter())
+        try:
+            outcome.result = self.client.generate(job.request)
+        except FluxError as exc:
+            outcome.error = exc
+        except Exception as exc:  # a bug must still leave a row and an answer on screen
+            log.exception("generation crashed")
+            outcome.error = FluxError(f"Unexpected failure: {type(exc).__name__}: {exc}")
+            outcome.error.error_type = "internal"
+        if outcome.result is not None:
+            self._store(outcome)
+        outcome.finished = time.perf_counter()
+        try:
+            self._log(outcome)
+        except Exception:
+            log.error("could not write the log row: %s", traceback.format_exc())
+            outcome.storage_error = (outcome.storage_error or "") + " The log row was not saved."
+        run._record(outcome)
+        return outcome
+
+    def _store(self, outcome: Outcome) -> None:
+        result = outcome.result
+        assert result is not None
+        params = self._params(outcome)
+        try:
+            for index, image in enumerate(result.images):
+                stored = self.image_store.save(
+                    f"{outcome.job.id}_{index}", image.data, {**params, "index": index}
+                )
+                outcome.stored.append(stored)
+        except Exception as exc:
+            log.exception("could not save an image")
+            outcome.storage_error = f"Image not saved to disk: {exc}"
+
+    def _params(self, outcome: Outcome) -> dict[str, Any]:
+        """What is embedded in each saved file so it can be reproduced from the file alone."""
+        req = outcome.job.request
+        result = outcome.result
+        return {
+            "app": "FLUX Ultra Studio",
+            "id": outcome.job.id,
+            "model": req.model,
+            **req.to_params(),
+            "seed": result.seed if result else None,
+            "seed_requested": req.seed,
+            "backend": self.backend,
+            "created_at": datetime.now(UTC).isoformat(),
+        }
+
+    def _log(self, outcome: Outcome) -> str:
+        req = outcome.job.request
+        result, error = outcome.result, outcome.error
+        seed_requested = req.seed if isinstance(req.seed, int) else None
+        row: dict[str, Any] = {
+            "id": outcome.job.id,
+            "session_id": self.session_id,
+            "group_id": outcome.job.group_id,
+            "group_label": outcome.job.label,
+            "backend": self.backend,
+            "model": req.model,
+            "prompt": req.prompt if isinstance(req.prompt, str) else str(req.prompt),
+            "seed_requested": seed_requested,
+            "aspect_ratio": str(req.aspect_ratio),
+            "raw": bool(req.raw) if isinstance(req.raw, bool) else None,
+            "safety_tolerance": str(req.safety_tolerance),
+            "output_format": str(req.output_format),
+            "num_images": req.num_images if isinstance(req.num_images, int) else None,
+            "enable_safety_checker": bool(req.enable_safety_checker),
+            "total_s": round(outcome.elapsed_s, 4),
+        }
+        if result is not None:
+            images = result.images
+            row.update(
+                status="ok" if not outcome.storage_error else "error",
+                seed=result.seed,
+                http_status=result.http_status,
+                request_id=result.request_id,
+                attempts=result.attempts,
+                request_s=round(result.request_s, 4),
+                download_s=round(result.download_s, 4),
+                width=images[0].width if images else None,
+                height=images[0].height if images else None,
+                nsfw=any(i.nsfw for i in images)
+                if any(i.nsfw is not None for i in images)
+                else None,
+                credits_used=result.credits_used,
+                cost_usd=result.cost_usd
+                if result.cost_usd is not None
+                else (0.0 if self.backend == "offline" else None),
+                image_paths=[s.path for s in outcome.stored],
+                thumb_paths=[s.thumb_path for s in outcome.stored],
+            )
+            if outcome.storage_error:
+                row.update(error_type="storage", error_message=outcome.storage_error)
+        else:
+            secrets = (self.client.api_key,) if self.client.api_key else ()
+            row.update(
+                status="error",
+                error_type=getattr(error, "error_type", "error"),
+                error_message=redact(str(error), secrets),
+                http_status=getattr(error, "status", None),
+                request_id=getattr(error, "request_id", None),
+                attempts=getattr(error, "attempts", None),
+                request_s=round(outcome.elapsed_s, 4),
+            )
+        return self.log_store.append(row)

@@ -1,0 +1,1 @@
+"""Streamlit pieces shared by the pages: state, form, cards, grids, badges."""

@@ -1,0 +1,40 @@
+"""What every page shares: the sidebar badge (backend, balance, limits) and the offline banner."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components.ui import session
+
+
+def sidebar() -> None:
+    info = session.backend()
+    conf = session.settings()
+    with st.sidebar:
+        st.markdown("### :material/auto_awesome: FLUX Ultra Studio")
+        st.caption("FLUX 1.1 [pro] Ultra on the AI/ML API")
+        if info.offline:
+            st.badge("Offline demo backend", icon=":material/cloud_off:", color="orange")
+        else:
+            st.badge("AI/ML API", icon=":material/cloud_done:", color="green")
+            bal, err = session.balance()
+            if bal is not None:
+                st.metric("Balance", f"${bal.current_balance:,.2f}", border=False)
+            else:
+                st.caption(":material/warning: Balance unavailable. Check Settings.")
+        st.caption(f"Up to {conf.concurrency} requests at once · {conf.retries} retries")
+
+
+def offline_banner() -> None:
+    """A calm note on every page while no key is in use: nothing here costs credits."""
+    info = session.backend()
+    if not info.offline:
+        return
+    with st.container(border=True):
+        left, right = st.columns([5, 1], vertical_alignment="center")
+        left.markdown(
+            ":material/cloud_off: **Offline demo.** Images are placeholders drawn on this "
+            "machine and no credits are used. To generate with FLUX 1.1 [pro] Ultra, add your "
+            "AI/ML API key in Settings or set `AIMLAPI_API_KEY` before starting the app."
+        )
+        right.page_link("pages/settings.py", label="Add a key", icon=":material/key:")

@@ -1,0 +1,160 @@
+"""One generated image as a card: thumbnail, facts, and the actions a user reaches for."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from components.flux_model import GenerationRequest
+from components.ui import param_form, session
+from components.ui.safe import md_escape
+
+
+@dataclass(frozen=True)
+class CardImage:
+    """What a card needs, whether the image came from a fresh run or from the log."""
+
+    key: str  # unique per image, for widget keys
+    row_id: str
+    index: int
+    params: dict[str, Any]  # request parameters plus the seed actually used
+    seed: int | None
+    width: int | None
+    height: int | None
+    seconds: float | None
+    nsfw: bool | None
+    path: str | None  # original, relative to the data folder
+    thumb_path: str | None
+    data: bytes | None = None  # in-memory fallback when the file could not be saved
+
+    @property
+    def extension(self) -> str:
+        fmt = (self.params.get("output_format") or "jpeg").lower()
+        return "png" if fmt == "png" else "jpg"
+
+    @property
+    def file_name(self) -> str:
+        return f"flux-{self.seed or 'random'}-{self.row_id[:8]}-{self.index}.{self.extension}"
+
+
+def _abs(rel: str | None) -> Path | None:
+    if not rel:
+        return None
+    _, images = session.stores()
+    try:
+        path = images.abs_path(rel)
+    except ValueError:
+        return None
+    return path if path.exists() else None
+
+
+def _thumb_source(card: CardImage) -> str | bytes | None:
+    _, images = session.stores()
+    if card.thumb_path:
+        thumb = _abs(card.thumb_path)
+        if thumb is None and card.path:
+            images.ensure_thumbnail(card.path)  # thumbnails may have been cleared in Settings
+            thumb = _abs(card.thumb_path)
+        if thumb is not None:
+            return str(thumb)
+    original = _abs(card.path)
+    return str(original) if original else card.data
+
+
+def _original_bytes(card: CardImage):
+    def read() -> bytes:
+        path = _abs(card.path)
+        return path.read_bytes() if path else (card.data or b"")
+
+    return read
+
+
+@st.dialog("Full size", width="large")
+def full_size(card: CardImage) -> None:
+    source = _abs(card.path)
+    if source is not None:
+        st.image(str(source), width="stretch")
+    elif card.data:
+        st.image(card.data, width="stretch")
+    else:
+        st.warning("The original file is no longer in the data folder.")
+    st.caption(
+        f"Seed {card.seed if card.seed is not None else 'not reported by the provider'} · "
+        f"{card.width}×{card.height}"
+    )
+    st.code(json.dumps(card.params, indent=2, ensure_ascii=False), language="json")
+
+
+def _reuse_seed(seed: int) -> None:
+    st.session_state[param_form.K_SEED] = seed
+
+
+def _reuse_all(params: dict[str, Any], seed: int | None) -> None:
+    param_form.load_request(GenerationRequest.from_params({**params, "seed": seed}))
+
+
+def image_card(card: CardImage, *, on_generate_page: bool = True) -> None:
+    with st.container(border=True):
+        revealed = st.session_state.get(f"reveal_{card.key}", False)
+        if card.nsfw and not revealed:
+            st.warning(
+                "Hidden: the provider's safety checker flagged this image as NSFW.",
+                icon=":material/visibility_off:",
+            )
+            st.button(
+                "Reveal flagged image",
+                key=f"reveal_btn_{card.key}",
+                on_click=lambda: st.session_state.__setitem__(f"reveal_{card.key}", True),
+            )
+        else:
+            source = _thumb_source(card)
+            if source is not None:
+                st.image(source, width="stretch")
+            else:
+                st.warning("Image file missing from the data folder.")
+        seed_text = (
+            f"seed {card.seed}" if card.seed is not None else "seed not reported by the provider"
+        )
+        facts = [seed_text]
+        if card.width and card.height:
+            facts.append(f"{card.width}×{card.height}")
+        if card.seconds is not None:
+            facts.append(f"{card.seconds:.1f} s")
+        st.caption(md_escape(" · ".join(facts)))
+        cols = st.columns(4, gap="small")
+        if cols[0].button(
+            "", icon=":material/zoom_in:", key=f"view_{card.key}", help="View full size"
+        ):
+            full_size(card)
+        cols[1].download_button(
+            "",
+            data=_original_bytes(card),
+            file_name=card.file_name,
+            mime="image/png" if card.extension == "png" else "image/jpeg",
+            icon=":material/download:",
+            key=f"dl_{card.key}",
+            help="Download the original (parameters embedded in the file)",
+            on_click="ignore",
+        )
+        cols[2].button(
+            "",
+            icon=":material/replay:",
+            key=f"seed_{card.key}",
+            help="Reuse this seed" if card.seed is not None else "The provider reported no seed",
+            disabled=card.seed is None or not on_generate_page,
+            on_click=_reuse_seed,
+            args=(card.seed,),
+        )
+        with cols[3].popover("", icon=":material/data_object:", help="Parameters"):
+            st.code(json.dumps({**card.params, "seed": card.seed}, indent=2), language="json")
+            st.button(
+                "Load into the form",
+                key=f"load_{card.key}",
+                on_click=_reuse_all,
+                args=(card.params, card.seed),
+                disabled=not on_generate_page,
+            )

@@ -1,0 +1,228 @@
+"""The Generate form: every parameter of the contract, read from the request model.
+
+Each widget is bound to the page URL (`bind="query-params"`), so the address bar is a shareable
+link that pre-fills the form. The key is never a widget here, so it can never reach the URL.
+"""
+
+from __future__ import annotations
+
+import random
+
+import streamlit as st
+
+from components.flux_model import (
+    ASPECT_RATIOS,
+    ASPECT_SIZES,
+    NUM_IMAGES_MAX,
+    NUM_IMAGES_MIN,
+    OUTPUT_FORMATS,
+    PROMPT_MAX_CHARS,
+    RANDOM_SEED_MAX,
+    SAFETY_TOLERANCES,
+    SEED_MAX,
+    SEED_MIN,
+    GenerationRequest,
+)
+from components.ui.prompt_counter import prompt_counter
+from components.ui.safe import md_escape
+
+ERRORS_STATE = "gen_errors"
+DEFAULTS = GenerationRequest()
+
+# Widget keys double as query parameter names, so they read well in a shared link.
+K_PROMPT, K_RATIO, K_NUM, K_SEED = "prompt", "aspect_ratio", "num_images", "seed"
+K_RAW, K_FORMAT, K_TOL, K_CHECKER = "raw", "output_format", "safety_tolerance", "safety_checker"
+FORM_KEYS = (K_PROMPT, K_RATIO, K_NUM, K_SEED, K_RAW, K_FORMAT, K_TOL, K_CHECKER)
+
+EXAMPLES = {
+    "T-Rex on a beach": (
+        "A T-Rex relaxing on a beach, lying on a sun lounger and wearing sunglasses."
+    ),
+    "Neon ramen bar": (
+        "A tiny ramen bar on a rainy Tokyo side street at night, neon signs reflected in wet "
+        "asphalt, steam rising from the bowls, cinematic 35mm photograph"
+    ),
+    "Product shot": (
+        "Studio product photo of matte black wireless headphones on a white marble pedestal, "
+        "soft rim light, shallow depth of field, clean grey background"
+    ),
+    "Alpine lake": (
+        "Aerial photograph of a turquoise alpine lake at sunrise, low mist over pine forests, "
+        "snow-capped peaks, ultra detailed"
+    ),
+    "Fisherman portrait": (
+        "Close-up portrait of an old fisherman with weathered skin and a knitted wool cap, "
+        "natural window light, film grain"
+    ),
+}
+
+
+def errors() -> dict[str, str]:
+    return st.session_state.get(ERRORS_STATE) or {}
+
+
+def _field_error(name: str) -> None:
+    message = errors().get(name)
+    if message:
+        label = name.replace("_", " ").capitalize()
+        st.error(f"{md_escape(label)} {md_escape(message)}", icon=":material/error:")
+
+
+def _use_example() -> None:
+    choice = st.session_state.get("gen_example")
+    if choice in EXAMPLES:
+        st.session_state[K_PROMPT] = EXAMPLES[choice]
+    st.session_state["gen_example"] = None
+
+
+def _roll_seed() -> None:
+    st.session_state[K_SEED] = random.randint(SEED_MIN, RANDOM_SEED_MAX)
+
+
+def _clear_seed() -> None:
+    st.session_state[K_SEED] = None
+
+
+def ratio_label(ratio: str) -> str:
+    width, height = ASPECT_SIZES[ratio]
+    return f"{ratio} · {width}×{height}"
+
+
+def prompt_area() -> None:
+    st.text_area(
+        "Prompt",
+        key=K_PROMPT,
+        height=130,
+        placeholder="Describe the image: subject, setting, light, lens, mood…",
+        help=f"Up to {PROMPT_MAX_CHARS} characters. Ctrl/Cmd+Enter generates.",
+        bind="query-params",
+    )
+    prompt_counter(len(st.session_state.get(K_PROMPT) or ""), PROMPT_MAX_CHARS)
+    _field_error("prompt")
+    st.pills(
+        "Start from an example",
+        list(EXAMPLES),
+        key="gen_example",
+        on_change=_use_example,
+        label_visibility="collapsed",
+    )
+
+
+def parameters() -> None:
+    """Every other field of the contract, defaults from the request model."""
+    st.segmented_control(
+        "Aspect ratio (output size in pixels)",
+        ASPECT_RATIOS,
+        default=DEFAULTS.aspect_ratio,
+        format_func=ratio_label,
+        required=True,
+        key=K_RATIO,
+        bind="query-params",
+    )
+    _field_error("aspect_ratio")
+    cols = st.columns([1.2, 2, 1.2], vertical_alignment="bottom")
+    with cols[0]:
+        st.segmented_control(
+            "Images",
+            list(range(NUM_IMAGES_MIN, NUM_IMAGES_MAX + 1)),
+            default=DEFAULTS.num_images,
+            required=True,
+            key=K_NUM,
+            bind="query-params",
+        )
+        _field_error("num_images")
+    with cols[1]:
+        seed_cols = st.columns([4, 1, 1], vertical_alignment="bottom", gap="small")
+        seed_cols[0].number_input(
+            "Seed",
+            min_value=SEED_MIN,
+            max_value=SEED_MAX,
+            value=None,
+            step=1,
+            placeholder="Random",
+            key=K_SEED,
+            help="Empty means a new random seed each time. The same prompt and seed give the "
+            "same image.",
+            bind="query-params",
+        )
+        seed_cols[1].button(
+            "", icon=":material/casino:", key="gen_roll", help="Roll a seed", on_click=_roll_seed
+        )
+        seed_cols[2].button(
+            "",
+            icon=":material/close:",
+            key="gen_clear_seed",
+            help="Random seed",
+            on_click=_clear_seed,
+        )
+        _field_error("seed")
+    with cols[2]:
+        st.toggle(
+            "Raw mode",
+            key=K_RAW,
+            help="Less processed, more natural-looking images (model flux-pro/v1.1-ultra-raw).",
+            bind="query-params",
+        )
+    with st.expander("More settings", icon=":material/tune:"):
+        more = st.columns(3)
+        more[0].segmented_control(
+            "Output format",
+            OUTPUT_FORMATS,
+            default=DEFAULTS.output_format,
+            format_func=str.upper,
+            required=True,
+            key=K_FORMAT,
+            bind="query-params",
+        )
+        more[1].select_slider(
+            "Safety tolerance",
+            SAFETY_TOLERANCES,
+            value=DEFAULTS.safety_tolerance,
+            key=K_TOL,
+            help="1 is the strictest, 6 the most permissive.",
+            bind="query-params",
+        )
+        more[2].toggle(
+            "Safety checker",
+            value=DEFAULTS.enable_safety_checker,
+            key=K_CHECKER,
+            help="Flags images the provider considers NSFW; flagged images stay hidden here "
+            "until you reveal them.",
+            bind="query-params",
+        )
+        for name in ("output_format", "safety_tolerance", "enable_safety_checker", "raw"):
+            _field_error(name)
+
+
+def current_request() -> GenerationRequest:
+    """The request the form describes right now (not yet validated)."""
+    state = st.session_state
+
+    def get(key: str, default):
+        value = state.get(key)
+        return default if value is None else value
+
+    return GenerationRequest(
+        prompt=state.get(K_PROMPT) or "",
+        aspect_ratio=get(K_RATIO, DEFAULTS.aspect_ratio),
+        num_images=get(K_NUM, DEFAULTS.num_images),
+        seed=state.get(K_SEED),
+        raw=bool(state.get(K_RAW, DEFAULTS.raw)),
+        output_format=get(K_FORMAT, DEFAULTS.output_format),
+        safety_tolerance=str(get(K_TOL, DEFAULTS.safety_tolerance)),
+        enable_safety_checker=bool(get(K_CHECKER, DEFAULTS.enable_safety_checker)),
+    )
+
+
+def load_request(request: GenerationRequest) -> None:
+    """Pre-fill the form (re-run from the log, reuse parameters); call before widgets render."""
+    state = st.session_state
+    state[K_PROMPT] = request.prompt
+    state[K_RATIO] = request.aspect_ratio
+    state[K_NUM] = request.num_images
+    state[K_SEED] = request.seed
+    state[K_RAW] = bool(request.raw)
+    state[K_FORMAT] = request.output_format
+    state[K_TOL] = str(request.safety_tolerance)
+    state[K_CHECKER] = bool(request.enable_safety_checker)
+    state[ERRORS_STATE] = {}
