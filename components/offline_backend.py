@@ -524,8 +524,8 @@ def _caption(image: Image.Image, spec: ImageSpec, accent: tuple[int, int, int]) 
     """Label, seed and prompt start over a translucent dark band, at full resolution."""
     width, height = image.size
     scale = min(width, height) / 1536
-    margin = int(64 * scale)
-    bar_w = max(6, int(10 * scale))
+    margin = int(96 * scale)
+    bar_w = max(8, int(16 * scale))
     text_w = width - 2 * margin
     meta = (
         f"seed {spec.seed}  ·  image {spec.index + 1}  ·  {spec.aspect_ratio}  ·  "
@@ -533,13 +533,13 @@ def _caption(image: Image.Image, spec: ImageSpec, accent: tuple[int, int, int]) 
     )
     with _font_lock:  # FreeType faces are shared between handler threads
         draw = ImageDraw.Draw(image)
-        label_font = _fitting_font(draw, LABEL, int(58 * scale), text_w - bar_w * 3, True)
-        prompt_font, meta_font = _font(int(44 * scale)), _font(int(36 * scale))
+        label_font = _fitting_font(draw, LABEL, int(120 * scale), text_w - bar_w * 3, True)
+        prompt_font, meta_font = _font(int(84 * scale)), _font(int(60 * scale))
         prompt_lines = _fit_lines(draw, _prompt_preview(spec.prompt), prompt_font, text_w, 2)
         meta_line = _fit_lines(draw, meta, meta_font, text_w, 1)[0]
-        line_gap = int(14 * scale)
-        heights = [int(58 * scale * 1.2)] + [int(44 * scale * 1.25)] * len(prompt_lines)
-        heights.append(int(36 * scale * 1.3))
+        line_gap = int(20 * scale)
+        heights = [int(120 * scale * 1.2)] + [int(84 * scale * 1.25)] * len(prompt_lines)
+        heights.append(int(60 * scale * 1.3))
         band_h = margin + sum(heights) + line_gap * len(heights) + int(margin * 0.6)
         fade = int(band_h * 0.45)
         top = height - band_h - fade

@@ -105,89 +105,111 @@ def prompt_area() -> None:
         key="gen_example",
         on_change=_use_example,
         label_visibility="collapsed",
+        wrap=True,
     )
+
+
+def _ratio_from_url() -> None:
+    """The ratio widget shows pixel sizes in its labels, so it syncs with the URL by hand
+    (a bound widget would put the whole label in the link)."""
+    if K_RATIO not in st.session_state:
+        wanted = st.query_params.get(K_RATIO)
+        st.session_state[K_RATIO] = wanted if wanted in ASPECT_RATIOS else DEFAULTS.aspect_ratio
+
+
+def _ratio_to_url() -> None:
+    value = st.session_state.get(K_RATIO)
+    if value and value != DEFAULTS.aspect_ratio:
+        st.query_params[K_RATIO] = value
+    elif K_RATIO in st.query_params:
+        del st.query_params[K_RATIO]
 
 
 def parameters() -> None:
     """Every other field of the contract, defaults from the request model."""
-    st.segmented_control(
-        "Aspect ratio (output size in pixels)",
-        ASPECT_RATIOS,
-        default=DEFAULTS.aspect_ratio,
-        format_func=ratio_label,
-        required=True,
-        key=K_RATIO,
-        bind="query-params",
-    )
-    _field_error("aspect_ratio")
-    cols = st.columns([1.2, 2, 1.2], vertical_alignment="bottom")
+    _ratio_from_url()
+    cols = st.columns([3, 2], vertical_alignment="bottom")
     with cols[0]:
+        st.selectbox(
+            "Aspect ratio · output size",
+            ASPECT_RATIOS,
+            format_func=ratio_label,
+            key=K_RATIO,
+            persist_state="session",
+            help="FLUX 1.1 [pro] Ultra renders about 4 megapixels at every ratio.",
+        )
+        _ratio_to_url()
+        _field_error("aspect_ratio")
+    with cols[1]:
         st.segmented_control(
             "Images",
             list(range(NUM_IMAGES_MIN, NUM_IMAGES_MAX + 1)),
             default=DEFAULTS.num_images,
             required=True,
             key=K_NUM,
+            width="stretch",
             bind="query-params",
         )
         _field_error("num_images")
-    with cols[1]:
-        seed_cols = st.columns([4, 1, 1], vertical_alignment="bottom", gap="small")
-        seed_cols[0].number_input(
-            "Seed",
-            min_value=SEED_MIN,
-            max_value=SEED_MAX,
-            value=None,
-            step=1,
-            placeholder="Random",
-            key=K_SEED,
-            help="Empty means a new random seed each time. The same prompt and seed give the "
-            "same image.",
-            bind="query-params",
-        )
-        seed_cols[1].button(
-            "", icon=":material/casino:", key="gen_roll", help="Roll a seed", on_click=_roll_seed
-        )
-        seed_cols[2].button(
-            "",
-            icon=":material/close:",
-            key="gen_clear_seed",
-            help="Random seed",
-            on_click=_clear_seed,
-        )
-        _field_error("seed")
-    with cols[2]:
-        st.toggle(
-            "Raw mode",
-            key=K_RAW,
-            help="Less processed, more natural-looking images (model flux-pro/v1.1-ultra-raw).",
-            bind="query-params",
-        )
+    seed_cols = st.columns([6, 1, 1], vertical_alignment="bottom", gap="small")
+    seed_cols[0].number_input(
+        "Seed",
+        min_value=SEED_MIN,
+        max_value=SEED_MAX,
+        value=None,
+        step=1,
+        placeholder="Random",
+        key=K_SEED,
+        help="Empty means a new random seed each time. The same prompt and seed give the "
+        "same image.",
+        bind="query-params",
+    )
+    seed_cols[1].button(
+        "",
+        icon=":material/casino:",
+        key="gen_roll",
+        help="Roll a new seed",
+        on_click=_roll_seed,
+        width="stretch",
+    )
+    seed_cols[2].button(
+        "",
+        icon=":material/close:",
+        key="gen_clear_seed",
+        help="Back to a random seed",
+        on_click=_clear_seed,
+        width="stretch",
+    )
+    _field_error("seed")
+    st.toggle(
+        "Raw mode",
+        key=K_RAW,
+        help="Less processed, more natural-looking images (model flux-pro/v1.1-ultra-raw).",
+        bind="query-params",
+    )
     with st.expander("More settings", icon=":material/tune:"):
-        more = st.columns(3)
+        more = st.columns(2)
         more[0].segmented_control(
             "Output format",
             OUTPUT_FORMATS,
             default=DEFAULTS.output_format,
-            format_func=str.upper,
             required=True,
             key=K_FORMAT,
             bind="query-params",
         )
-        more[1].select_slider(
-            "Safety tolerance",
-            SAFETY_TOLERANCES,
-            value=DEFAULTS.safety_tolerance,
-            key=K_TOL,
-            help="1 is the strictest, 6 the most permissive.",
-            bind="query-params",
-        )
-        more[2].toggle(
+        more[1].toggle(
             "Safety checker",
             value=DEFAULTS.enable_safety_checker,
             key=K_CHECKER,
             help="Flags images the provider considers NSFW; flagged images stay hidden here "
             "until you reveal them.",
+            bind="query-params",
+        )
+        st.select_slider(
+            "Safety tolerance (1 strictest · 6 most permissive)",
+            SAFETY_TOLERANCES,
+            value=DEFAULTS.safety_tolerance,
+            key=K_TOL,
             bind="query-params",
         )
         for name in ("output_format", "safety_tolerance", "enable_safety_checker", "raw"):

@@ -134,7 +134,7 @@ def connection_check() -> None:
             st.error(md_escape(exc.message))
             return
     where = "offline demo backend" if info.offline else md_escape(info.base_url)
-    st.success(f"Connected to {where}. Balance: ${bal.current_balance:,.2f} {bal.currency}.")
+    st.success(f"Connected to {where}. Balance: \\${bal.current_balance:,.2f} {bal.currency}.")
     session.balance(fresh=True)
 
 

@@ -1,0 +1,26 @@
+"""FLUX Ultra Studio: the frame. Page config, navigation, sidebar and the offline banner."""
+
+import streamlit as st
+
+from components.ui import chrome
+
+st.set_page_config(
+    page_title="FLUX Ultra Studio",
+    page_icon=":material/auto_awesome:",
+    layout="wide",
+    initial_sidebar_state="expanded",
+)
+
+PAGES = [
+    st.Page("pages/generate.py", title="Generate", icon=":material/auto_awesome:", default=True),
+    st.Page("pages/compare.py", title="Compare", icon=":material/compare:", url_path="compare"),
+    st.Page(
+        "pages/session_log.py", title="Session log", icon=":material/table_view:", url_path="log"
+    ),
+    st.Page("pages/settings.py", title="Settings", icon=":material/tune:", url_path="settings"),
+]
+
+page = st.navigation(PAGES, position="sidebar")
+chrome.sidebar()
+chrome.offline_banner()
+page.run()

@@ -1,0 +1,59 @@
+"""Generate: prompt and parameters in, images out."""
+
+import streamlit as st
+
+from components.flux_errors import ValidationError
+from components.flux_model import estimate_cost_usd
+from components.ui import gen_results, param_form, session
+
+
+def on_generate() -> None:
+    """Validate first (errors shown next to their fields), then hand the job to the runner."""
+    request = param_form.current_request()
+    try:
+        request = request.validated()
+    except ValidationError as exc:
+        st.session_state[param_form.ERRORS_STATE] = exc.problems
+        session.runner().log_rejected(request, exc)
+        return
+    st.session_state[param_form.ERRORS_STATE] = {}
+    gen_results.submit(request)
+
+
+def controls() -> None:
+    """The Generate button, the cost line and the share hint."""
+    request = param_form.current_request()
+    busy = bool(gen_results.entries()) and not gen_results.entries()[0].run.finished
+    st.button(
+        "Generate",
+        type="primary",
+        icon=":material/auto_awesome:",
+        shortcut="Ctrl+Enter",
+        on_click=on_generate,
+        disabled=busy,
+        width="stretch",
+    )
+    images = request.num_images if isinstance(request.num_images, int) else 1
+    if session.backend().offline:
+        st.caption(f"{images} image(s) · offline demo: no credits used.")
+    else:
+        st.caption(
+            f"{images} image(s) · estimated \\${estimate_cost_usd(images):.2f} at the list price "
+            "of \\$0.06 per image; credits actually used show when the provider reports them."
+        )
+    if param_form.errors():
+        st.error("Nothing was sent: fix the fields marked above.", icon=":material/error:")
+    st.caption(
+        ":material/link: The address bar holds these settings: copy it to share a pre-filled form "
+        "(it never contains your key)."
+    )
+
+
+st.title("Generate", anchor=False)
+form_col, results_col = st.columns([5, 7], gap="large")
+with form_col:
+    param_form.prompt_area()
+    param_form.parameters()
+    controls()
+with results_col:
+    gen_results.render_all()

@@ -1,0 +1,17 @@
+"""Settings: key, endpoint, limits, connection check and the data folder."""
+
+import streamlit as st
+
+from components.ui import session, settings_panel
+
+st.title("Settings", anchor=False)
+
+st.subheader("API key", anchor=False)
+settings_panel.key_section()
+
+st.subheader("Connection and limits", anchor=False)
+settings_panel.limits_form()
+settings_panel.connection_check()
+
+st.subheader("Data folder", anchor=False)
+settings_panel.data_folder(session.stores())

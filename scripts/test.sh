@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs everything the tests need, then runs lint and every test (unit, AppTest, browser).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+
+# Browser tests drive Debian's Chromium (Playwright's own download is not used).
+# FLUX_STUDIO_CHROMIUM may point at any Chromium binary instead.
+if [ -z "${FLUX_STUDIO_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1; then
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && SUDO="sudo"
+    $SUDO apt-get update -qq
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "No chromium on PATH and no apt-get: set FLUX_STUDIO_CHROMIUM to a Chromium binary." >&2
+  fi
+fi
+
+ruff check .
+ruff format --check .
+python -m pytest "$@"
