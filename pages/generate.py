@@ -4,7 +4,7 @@ import streamlit as st
 
 from components.flux_errors import ValidationError
 from components.flux_model import estimate_cost_usd
-from components.ui import gen_results, param_form, session
+from components.ui import gen_results, handoff, param_form, session
 
 
 def on_generate() -> None:
@@ -48,6 +48,12 @@ def controls() -> None:
         "(it never contains your key)."
     )
 
+
+# A hand-off from the Session log or a card: pre-fill before any widget exists.
+if (incoming := handoff.take(handoff.GENERATE_REQUEST)) is not None:
+    param_form.load_request(incoming)
+    if handoff.take(handoff.GENERATE_AUTORUN, False):
+        on_generate()
 
 st.title("Generate", anchor=False)
 form_col, results_col = st.columns([5, 7], gap="large")

@@ -125,31 +125,40 @@ def image_card(card: CardImage, *, on_generate_page: bool = True) -> None:
         if card.seconds is not None:
             facts.append(f"{card.seconds:.1f} s")
         st.caption(md_escape(" · ".join(facts)))
-        cols = st.columns(4, gap="small")
-        if cols[0].button(
-            "", icon=":material/zoom_in:", key=f"view_{card.key}", help="View full size"
+        top = st.columns(2, gap="small")
+        if top[0].button(
+            "View",
+            icon=":material/zoom_in:",
+            key=f"view_{card.key}",
+            width="stretch",
+            help="Full size with all parameters",
         ):
             full_size(card)
-        cols[1].download_button(
-            "",
+        top[1].download_button(
+            "Download",
             data=_original_bytes(card),
             file_name=card.file_name,
             mime="image/png" if card.extension == "png" else "image/jpeg",
             icon=":material/download:",
             key=f"dl_{card.key}",
-            help="Download the original (parameters embedded in the file)",
+            help="The original file, with its parameters embedded",
             on_click="ignore",
+            width="stretch",
         )
-        cols[2].button(
-            "",
+        bottom = st.columns(2, gap="small")
+        bottom[0].button(
+            "Reuse seed",
             icon=":material/replay:",
             key=f"seed_{card.key}",
-            help="Reuse this seed" if card.seed is not None else "The provider reported no seed",
+            help="Put this seed in the form"
+            if card.seed is not None
+            else "The provider reported no seed for this image",
             disabled=card.seed is None or not on_generate_page,
             on_click=_reuse_seed,
             args=(card.seed,),
+            width="stretch",
         )
-        with cols[3].popover("", icon=":material/data_object:", help="Parameters"):
+        with bottom[1].popover("Parameters", icon=":material/data_object:", width="stretch"):
             st.code(json.dumps({**card.params, "seed": card.seed}, indent=2), language="json")
             st.button(
                 "Load into the form",
@@ -158,3 +167,40 @@ def image_card(card: CardImage, *, on_generate_page: bool = True) -> None:
                 args=(card.params, card.seed),
                 disabled=not on_generate_page,
             )
+
+
+def _clean(value: Any) -> Any:
+    """pandas NA/NaN to None, numpy scalars to plain Python."""
+    try:
+        import pandas as pd
+
+        if value is None or pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return value.item() if hasattr(value, "item") else value
+
+
+def cards_from_row(row: dict[str, Any]) -> list[CardImage]:
+    """Cards for a log row (one per stored image), for the Session log and Compare."""
+    row = {k: (v if isinstance(v, list) else _clean(v)) for k, v in dict(row).items()}
+    params = GenerationRequest.from_params(row).to_params()
+    params["model"] = row.get("model")
+    paths = row.get("image_paths") or []
+    thumbs = row.get("thumb_paths") or []
+    return [
+        CardImage(
+            key=f"{row['id']}_{index}",
+            row_id=row["id"],
+            index=index,
+            params=params,
+            seed=row.get("seed"),
+            width=row.get("width"),
+            height=row.get("height"),
+            seconds=row.get("total_s"),
+            nsfw=row.get("nsfw"),
+            path=path,
+            thumb_path=thumbs[index] if index < len(thumbs) else None,
+        )
+        for index, path in enumerate(paths)
+    ]

@@ -1,0 +1,38 @@
+"""How one page hands work to another: a session_state key, then st.switch_page.
+
+Kept in one place so the Session log, Compare and Generate agree on the names.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components.flux_model import GenerationRequest
+
+GENERATE_PAGE = "pages/generate.py"
+COMPARE_PAGE = "pages/compare.py"
+LOG_PAGE = "pages/session_log.py"
+
+COMPARE_IDS = "handoff_compare_ids"  # list of log row ids to show side by side
+COMPARE_GROUP = "handoff_compare_group"  # a group_id to reopen exactly as it was
+GENERATE_REQUEST = "handoff_generate_request"  # a GenerationRequest to pre-fill
+GENERATE_AUTORUN = "handoff_generate_autorun"  # True: send it at once ("one click")
+
+
+def to_generate(request: GenerationRequest, *, run_now: bool = False) -> None:
+    st.session_state[GENERATE_REQUEST] = request
+    st.session_state[GENERATE_AUTORUN] = run_now
+    st.switch_page(GENERATE_PAGE)
+
+
+def to_compare(*, ids: list[str] | None = None, group_id: str | None = None) -> None:
+    if ids:
+        st.session_state[COMPARE_IDS] = list(ids)
+    if group_id:
+        st.session_state[COMPARE_GROUP] = group_id
+    st.switch_page(COMPARE_PAGE)
+
+
+def take(key: str, default=None):
+    """Read a hand-off once: it is consumed so a later rerun does not repeat it."""
+    return st.session_state.pop(key, default)
