@@ -54,6 +54,8 @@ if (incoming := handoff.take(handoff.GENERATE_REQUEST)) is not None:
     param_form.load_request(incoming)
     if handoff.take(handoff.GENERATE_AUTORUN, False):
         on_generate()
+if (seed := handoff.take(handoff.GENERATE_SEED)) is not None:
+    st.session_state[param_form.K_SEED] = seed
 
 st.title("Generate", anchor=False)
 form_col, results_col = st.columns([5, 7], gap="large")

@@ -17,11 +17,17 @@ COMPARE_IDS = "handoff_compare_ids"  # list of log row ids to show side by side
 COMPARE_GROUP = "handoff_compare_group"  # a group_id to reopen exactly as it was
 GENERATE_REQUEST = "handoff_generate_request"  # a GenerationRequest to pre-fill
 GENERATE_AUTORUN = "handoff_generate_autorun"  # True: send it at once ("one click")
+GENERATE_SEED = "handoff_generate_seed"  # only the seed, the rest of the form untouched
 
 
 def to_generate(request: GenerationRequest, *, run_now: bool = False) -> None:
     st.session_state[GENERATE_REQUEST] = request
     st.session_state[GENERATE_AUTORUN] = run_now
+    st.switch_page(GENERATE_PAGE)
+
+
+def to_generate_seed(seed: int) -> None:
+    st.session_state[GENERATE_SEED] = int(seed)
     st.switch_page(GENERATE_PAGE)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import streamlit as st
 
 from components.flux_model import GenerationRequest
-from components.ui import param_form, session
+from components.ui import handoff, param_form, session
 from components.ui.safe import md_escape
 
 
@@ -146,27 +146,32 @@ def image_card(card: CardImage, *, on_generate_page: bool = True) -> None:
             width="stretch",
         )
         bottom = st.columns(2, gap="small")
-        bottom[0].button(
+        reuse = bottom[0].button(
             "Reuse seed",
             icon=":material/replay:",
             key=f"seed_{card.key}",
-            help="Put this seed in the form"
+            help="Put this seed in the Generate form"
             if card.seed is not None
             else "The provider reported no seed for this image",
-            disabled=card.seed is None or not on_generate_page,
-            on_click=_reuse_seed,
-            args=(card.seed,),
+            disabled=card.seed is None,
+            on_click=_reuse_seed if on_generate_page else None,
+            args=(card.seed,) if on_generate_page else None,
             width="stretch",
         )
         with bottom[1].popover("Parameters", icon=":material/data_object:", width="stretch"):
             st.code(json.dumps({**card.params, "seed": card.seed}, indent=2), language="json")
-            st.button(
-                "Load into the form",
+            load = st.button(
+                "Load into the form" if on_generate_page else "Open in Generate",
                 key=f"load_{card.key}",
-                on_click=_reuse_all,
-                args=(card.params, card.seed),
-                disabled=not on_generate_page,
+                on_click=_reuse_all if on_generate_page else None,
+                args=(card.params, card.seed) if on_generate_page else None,
             )
+        # Elsewhere, reusing means carrying the seed (or everything) over to the Generate page.
+        if not on_generate_page and reuse and card.seed is not None:
+            handoff.to_generate_seed(card.seed)
+        if not on_generate_page and load:
+            params = {**card.params, "seed": card.seed}
+            handoff.to_generate(GenerationRequest.from_params(params))
 
 
 def _clean(value: Any) -> Any:
