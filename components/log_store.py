@@ -665,16 +665,37 @@ class LogStore:
         filt: LogFilter | None = None,
         limit: int | None = None,
         offset: int = 0,
+        *,
+        columns: Sequence[str] | None = None,
         **filters: Any,
     ) -> pd.DataFrame:
-        """Matching rows, newest first, as a typed frame (see DTYPES)."""
+        """Matching rows, newest first, as a typed frame (see DTYPES).
+
+        `columns` narrows the frame to the ones a caller needs: statistics over 10,000 rows
+        read a handful of columns several times faster than all of them.
+        """
+        names = COLUMNS if columns is None else tuple(dict.fromkeys(columns))
+        _check_names(names)
+        if not names:
+            raise ValueError("columns: name at least one column")
         where, params = _make_filter(filt, filters).where()
-        sql = f"SELECT {_SELECT_COLUMNS} FROM {TABLE}{where} ORDER BY created_at DESC, rowid DESC"
+        select = _SELECT_COLUMNS if columns is None else ", ".join(names)
+        sql = f"SELECT {select} FROM {TABLE}{where} ORDER BY created_at DESC, rowid DESC"
         if limit is not None or offset:
             sql += " LIMIT ? OFFSET ?"
             params += [-1 if limit is None else max(int(limit), 0), max(int(offset), 0)]
         rows = self._conn().execute(sql, params).fetchall()
-        return _frame(rows)
+        return _frame(rows, names)
+
+    def fingerprint(self) -> tuple[Any, ...]:
+        """A cheap token (one scan, ~5 ms at 10,000 rows) that changes when rows are added,
+        deleted or rated, so pages can cache what they compute from the log. Notes count only
+        by number and length: nothing cached is computed from their text."""
+        found = self._conn().execute(
+            f"""SELECT COUNT(*), MAX(rowid), MAX(created_at), TOTAL(rating), COUNT(rating),
+                       TOTAL(LENGTH(note)), COUNT(note) FROM {TABLE}"""
+        )
+        return tuple(found.fetchone())
 
     def count(self, filt: LogFilter | None = None, **filters: Any) -> int:
         where, params = _make_filter(filt, filters).where()

@@ -908,16 +908,9 @@ class OfflineBackend:
 
         latency = parse_latency(handler.headers.get(LATENCY_HEADER), self.latency)
         started = time.monotonic()
-        # Event.wait, not time.sleep: concurrent requests sleep in their own threads, and
-        # stop() wakes them.
-        self._stopping.wait(latency)
         seed = params["seed"] or random.randint(SEED_MIN, RANDOM_SEED_MAX)
-        host = handler.headers.get("Host")
-        base = f"http://{host}" if host else self.base_url
-        ext = FILE_EXTENSIONS[params["output_format"]]
-        images = []
-        for index in range(params["num_images"]):
-            spec = ImageSpec(
+        specs = [
+            ImageSpec(
                 prompt=params["prompt"],
                 seed=seed,
                 aspect_ratio=params["aspect_ratio"],
@@ -925,6 +918,19 @@ class OfflineBackend:
                 index=index,
                 raw=params["raw"],
             )
+            for index in range(params["num_images"])
+        ]
+        # Like the real service, the images are made while the caller waits: render into the
+        # cache first, then sleep only what is left of the simulated latency. Event.wait, not
+        # time.sleep: concurrent requests sleep in their own threads, and stop() wakes them.
+        for spec in specs:
+            self.image_bytes(spec)
+        self._stopping.wait(max(0.0, latency - (time.monotonic() - started)))
+        host = handler.headers.get("Host")
+        base = f"http://{host}" if host else self.base_url
+        ext = FILE_EXTENSIONS[params["output_format"]]
+        images = []
+        for spec in specs:
             width, height = spec.size
             token = self._remember(spec)
             images.append(

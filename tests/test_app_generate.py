@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from apptest_utils import button, new_app, rendered, run_until
 
+from apptest_utils import button, new_app, rendered, run_until
 from components.log_store import LogStore
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from apptest_utils import button, new_app, rendered
 
 KEY = "sk-live-TESTKEY-9f8e7d6c5b4a3210"

@@ -16,7 +16,7 @@ from werkzeug import Response
 from components import flux_errors as fe
 from components.flux_api import FluxClient
 from components.flux_model import GenerationRequest
-from conftest import image_bytes, png_declaring
+from samples import image_bytes, png_declaring
 
 KEY = "sk-test-0123456789abcdefSECRET"
 GEN = "/v1/images/generations"

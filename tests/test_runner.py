@@ -14,7 +14,7 @@ from components.image_store import ImageStore, read_params
 from components.log_store import LogStore
 from components.offline_backend import OfflineBackend
 from components.runner import Job, Runner
-from conftest import image_bytes
+from samples import image_bytes
 
 
 @pytest.fixture

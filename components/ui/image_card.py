@@ -125,16 +125,17 @@ def image_card(card: CardImage, *, on_generate_page: bool = True) -> None:
         if card.seconds is not None:
             facts.append(f"{card.seconds:.1f} s")
         st.caption(md_escape(" · ".join(facts)))
-        top = st.columns(2, gap="small")
-        if top[0].button(
+        # A wrapping row: labels stay whole however narrow the card is.
+        actions = st.container(horizontal=True, gap="small", wrap=True)
+        if actions.button(
             "View",
             icon=":material/zoom_in:",
             key=f"view_{card.key}",
-            width="stretch",
             help="Full size with all parameters",
+            width="content",
         ):
             full_size(card)
-        top[1].download_button(
+        actions.download_button(
             "Download",
             data=_original_bytes(card),
             file_name=card.file_name,
@@ -143,10 +144,9 @@ def image_card(card: CardImage, *, on_generate_page: bool = True) -> None:
             key=f"dl_{card.key}",
             help="The original file, with its parameters embedded",
             on_click="ignore",
-            width="stretch",
+            width="content",
         )
-        bottom = st.columns(2, gap="small")
-        reuse = bottom[0].button(
+        reuse = actions.button(
             "Reuse seed",
             icon=":material/replay:",
             key=f"seed_{card.key}",
@@ -156,9 +156,9 @@ def image_card(card: CardImage, *, on_generate_page: bool = True) -> None:
             disabled=card.seed is None,
             on_click=_reuse_seed if on_generate_page else None,
             args=(card.seed,) if on_generate_page else None,
-            width="stretch",
+            width="content",
         )
-        with bottom[1].popover("Parameters", icon=":material/data_object:", width="stretch"):
+        with actions.popover("Parameters", icon=":material/data_object:", width="content"):
             st.code(json.dumps({**card.params, "seed": card.seed}, indent=2), language="json")
             load = st.button(
                 "Load into the form" if on_generate_page else "Open in Generate",

@@ -128,7 +128,7 @@ def _ratio_to_url() -> None:
 def parameters() -> None:
     """Every other field of the contract, defaults from the request model."""
     _ratio_from_url()
-    cols = st.columns([3, 2], vertical_alignment="bottom")
+    cols = st.columns([1, 1], vertical_alignment="bottom")
     with cols[0]:
         st.selectbox(
             "Aspect ratio · output size",
