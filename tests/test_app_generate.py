@@ -84,6 +84,10 @@ def test_generate_shows_the_image_card_and_the_request():
     run_until(at, lambda a: any("seed 1234" in c.value for c in a.caption))
     assert not at.exception
     assert any("seed 1234 · 2752×1536" in c.value for c in at.caption)
+    assert not at.code  # drawn only when the user opens "Show request"
+    request_box = next(e for e in at.expander if e.label == "Show request")
+    at.session_state[request_box.key] = True  # what opening it in the browser does
+    at.run()
     codes = [c.value for c in at.code]
     body = next(c for c in codes if c.startswith('{\n  "model"'))
     curl = next(c for c in codes if c.startswith("curl"))

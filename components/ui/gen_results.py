@@ -89,7 +89,13 @@ def _summary(entry: GenEntry, outcome: Outcome | None) -> str:
 
 
 def request_view(entry: GenEntry) -> None:
-    with st.expander("Show request", icon=":material/code:"):
+    # Drawn only when opened: code blocks pull in a large highlighter script on first use.
+    box = st.expander(
+        "Show request", icon=":material/code:", key=f"req_{entry.job.id}", on_change="rerun"
+    )
+    if not box.open:
+        return
+    with box:
         st.caption(
             "The exact JSON body sent, and ready-to-run snippets. Replace the placeholder with "
             "your key; the snippets call the API at the base URL set in Settings."

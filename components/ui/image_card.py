@@ -158,14 +158,23 @@ def image_card(card: CardImage, *, on_generate_page: bool = True) -> None:
             args=(card.seed,) if on_generate_page else None,
             width="content",
         )
-        with actions.popover("Parameters", icon=":material/data_object:", width="content"):
-            st.code(json.dumps({**card.params, "seed": card.seed}, indent=2), language="json")
-            load = st.button(
-                "Load into the form" if on_generate_page else "Open in Generate",
-                key=f"load_{card.key}",
-                on_click=_reuse_all if on_generate_page else None,
-                args=(card.params, card.seed) if on_generate_page else None,
-            )
+        pop = actions.popover(
+            "Parameters",
+            icon=":material/data_object:",
+            width="content",
+            key=f"params_{card.key}",
+            on_change="rerun",  # drawn only when opened: keeps the grid light
+        )
+        load = False
+        if pop.open:
+            with pop:
+                st.code(json.dumps({**card.params, "seed": card.seed}, indent=2), language="json")
+                load = st.button(
+                    "Load into the form" if on_generate_page else "Open in Generate",
+                    key=f"load_{card.key}",
+                    on_click=_reuse_all if on_generate_page else None,
+                    args=(card.params, card.seed) if on_generate_page else None,
+                )
         # Elsewhere, reusing means carrying the seed (or everything) over to the Generate page.
         if not on_generate_page and reuse and card.seed is not None:
             handoff.to_generate_seed(card.seed)
