@@ -1,0 +1,96 @@
+"""How Generate shows what the provider answers: errors with their advice, NSFW, shape B."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from werkzeug import Response
+
+from apptest_utils import button, new_app, run_until
+from samples import image_bytes
+
+KEY = "sk-answers-0123456789-WXYZ"
+
+
+@pytest.fixture
+def provider(fault_server, monkeypatch, tmp_path):
+    monkeypatch.setenv("FLUX_STUDIO_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("AIMLAPI_BASE_URL", fault_server.url_for("").rstrip("/"))
+    monkeypatch.setenv("AIMLAPI_API_KEY", KEY)
+    fault_server.expect_request("/v2/billing").respond_with_json(
+        {"current_balance": 5.0, "currency": "USD"}
+    )
+    return fault_server
+
+
+def generate(prompt: str):
+    at = new_app()
+    at.run()
+    at.text_area(key="prompt").set_value(prompt)
+    button(at, "Generate").click()
+    return at
+
+
+def test_429_is_retried_then_suggests_lower_concurrency(provider):
+    provider.expect_request("/v1/images/generations").respond_with_json(
+        {"message": "Too many requests", "requestId": "rid-429"},
+        status=429,
+        headers={"Retry-After": "0"},
+    )
+    at = generate("a busy day")
+    run_until(at, lambda a: any("Rate limited" in e.value for e in a.error))
+    text = " ".join(e.value for e in at.error)
+    assert "Rate limited (429)" in text and "lower the concurrency limit" in text
+    assert "3 attempts" in text and "rid\\-429" in text
+    assert len([r for r, _ in provider.log if r.path.endswith("generations")]) == 3
+    assert at.text_area(key="prompt").value == "a busy day"
+
+
+def test_403_points_to_billing(provider):
+    provider.expect_request("/v1/images/generations").respond_with_json(
+        {"message": "You've run out of credits", "statusCode": "403"}, status=403
+    )
+    at = generate("anything")
+    run_until(at, lambda a: any("403" in e.value for e in a.error))
+    text = " ".join(e.value for e in at.error)
+    assert "top up credits" in text and "run out of credits" in text
+
+
+def test_nsfw_images_stay_hidden_until_revealed(provider):
+    answer = {
+        "images": [{"url": provider.url_for("/cdn/n.jpg"), "width": 64, "height": 36}],
+        "seed": 99,
+        "has_nsfw_concepts": [True],
+    }
+    provider.expect_request("/v1/images/generations").respond_with_json(answer)
+    provider.expect_request("/cdn/n.jpg").respond_with_data(
+        image_bytes(), content_type="image/jpeg"
+    )
+    at = generate("something flagged")
+    run_until(at, lambda a: any("flagged" in w.value for w in a.warning))
+    assert any("flagged this image as NSFW" in w.value for w in at.warning)
+    assert len(at.image) == 0
+    button(at, "Reveal flagged image").click()
+    at.run()
+    assert not any("flagged this image as NSFW" in w.value for w in at.warning)
+    assert len(at.image) == 1
+
+
+def test_shape_b_says_the_seed_is_unknown_and_shows_credits(provider):
+    png = image_bytes(48, 48, "PNG")
+
+    def answer(_request):
+        body = {
+            "data": [{"url": None, "b64_json": base64.b64encode(png).decode()}],
+            "meta": {"usage": {"credits_used": 120000}},
+        }
+        return Response(json.dumps(body), status=201, content_type="application/json")
+
+    provider.expect_request("/v1/images/generations").respond_with_handler(answer)
+    at = generate("a shape B answer")
+    run_until(at, lambda a: any("not reported" in c.value for c in a.caption))
+    assert any("seed not reported by the provider" in c.value for c in at.caption)
+    summaries = [m.value for m in at.markdown if "credits" in m.value]
+    assert any("120,000 credits" in m for m in summaries), summaries
