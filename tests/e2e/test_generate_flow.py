@@ -8,7 +8,14 @@ from pathlib import Path
 
 from PIL import Image
 
-from browser import no_exception, open_app, settle, type_prompt, wait_for_new_images
+from browser import (
+    image_sources,
+    no_exception,
+    open_app,
+    settle,
+    type_prompt,
+    wait_for_new_images,
+)
 from components.image_store import read_params
 
 
@@ -35,4 +42,25 @@ def test_new_user_generates_downloads_and_reuses_the_seed(app, page):
     settle(page)
     assert page.get_by_role("spinbutton", name="Seed").input_value() == str(seed)
     assert f"seed={seed}" in page.url
+    no_exception(page)
+
+
+def test_form_and_results_survive_a_page_switch(app, page):
+    open_app(page, app.url)
+    type_prompt(page, "A paper boat on a puddle")
+    page.get_by_role("spinbutton", name="Seed").fill("4242")
+    page.get_by_role("spinbutton", name="Seed").press("Enter")
+    settle(page)
+    page.get_by_role("button", name="Generate").click()
+    shown = wait_for_new_images(page, set(), count=1)
+    settle(page)
+    page.get_by_role("link", name="Settings").first.click()
+    page.get_by_text("Data folder").wait_for()
+    settle(page)
+    page.get_by_role("link", name="Generate").first.click()
+    settle(page)
+    assert page.get_by_role("textbox", name="Prompt").input_value() == "A paper boat on a puddle"
+    assert page.get_by_role("spinbutton", name="Seed").input_value() == "4242"
+    page.get_by_text(re.compile(r"^seed 4242 · 2752×1536")).first.wait_for()
+    assert len(image_sources(page)) >= len(shown)
     no_exception(page)
