@@ -1,0 +1,17 @@
+"""Ctrl+Enter in the prompt generates, as the button's hint promises."""
+
+from __future__ import annotations
+
+from browser import no_exception, open_app, settle, wait_for_new_images
+
+
+def test_ctrl_enter_in_the_prompt_generates(app, page):
+    open_app(page, app.url)
+    area = page.get_by_role("textbox", name="Prompt")
+    area.fill("A red kite over green dunes")
+    area.press("Control+Enter")
+    wait_for_new_images(page, set(), count=1)
+    settle(page)
+    assert area.input_value() == "A red kite over green dunes"
+    page.get_by_text("A red kite over green dunes").first.wait_for()
+    no_exception(page)
