@@ -29,6 +29,7 @@ def controls() -> None:
         type="primary",
         icon=":material/auto_awesome:",
         shortcut="Ctrl+Enter",
+        key=param_form.SUBMIT_KEY,
         on_click=on_generate,
         disabled=busy,
         width="stretch",

@@ -23,7 +23,7 @@ from components.flux_model import (
     SEED_MIN,
     GenerationRequest,
 )
-from components.ui.prompt_counter import prompt_counter
+from components.ui.prompt_assist import prompt_assist
 from components.ui.safe import md_escape
 
 ERRORS_STATE = "gen_errors"
@@ -32,6 +32,7 @@ DEFAULTS = GenerationRequest()
 # Widget keys double as query parameter names, so they read well in a shared link.
 K_PROMPT, K_RATIO, K_NUM, K_SEED = "prompt", "aspect_ratio", "num_images", "seed"
 K_RAW, K_FORMAT, K_TOL, K_CHECKER = "raw", "output_format", "safety_tolerance", "safety_checker"
+SUBMIT_KEY = "gen_submit"
 FORM_KEYS = (K_PROMPT, K_RATIO, K_NUM, K_SEED, K_RAW, K_FORMAT, K_TOL, K_CHECKER)
 
 EXAMPLES = {
@@ -97,7 +98,7 @@ def prompt_area() -> None:
         help=f"Up to {PROMPT_MAX_CHARS} characters. Ctrl/Cmd+Enter generates.",
         bind="query-params",
     )
-    prompt_counter(len(st.session_state.get(K_PROMPT) or ""), PROMPT_MAX_CHARS)
+    prompt_assist(len(st.session_state.get(K_PROMPT) or ""), PROMPT_MAX_CHARS, SUBMIT_KEY)
     _field_error("prompt")
     st.pills(
         "Start from an example",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from browser import no_exception, open_app, settle, wait_for_new_images
+from components.log_store import LogStore
 
 
 def test_ctrl_enter_in_the_prompt_generates(app, page):
@@ -14,4 +15,8 @@ def test_ctrl_enter_in_the_prompt_generates(app, page):
     settle(page)
     assert area.input_value() == "A red kite over green dunes"
     page.get_by_text("A red kite over green dunes").first.wait_for()
+    page.wait_for_timeout(1000)
+    rows = LogStore(app.data_dir / "studio.db").query()
+    assert len(rows) == 1  # one keystroke, one request: never a double submit
+    assert rows.iloc[0]["prompt"] == "A red kite over green dunes"
     no_exception(page)
