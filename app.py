@@ -11,13 +11,12 @@ st.set_page_config(
     initial_sidebar_state="expanded",
 )
 
+# url paths stay the file names (compare, session_log, settings): see components/ui/frame_guard.py.
 PAGES = [
     st.Page("pages/generate.py", title="Generate", icon=":material/auto_awesome:", default=True),
-    st.Page("pages/compare.py", title="Compare", icon=":material/compare:", url_path="compare"),
-    st.Page(
-        "pages/session_log.py", title="Session log", icon=":material/table_view:", url_path="log"
-    ),
-    st.Page("pages/settings.py", title="Settings", icon=":material/tune:", url_path="settings"),
+    st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
+    st.Page("pages/session_log.py", title="Session log", icon=":material/table_view:"),
+    st.Page("pages/settings.py", title="Settings", icon=":material/tune:"),
 ]
 
 page = st.navigation(PAGES, position="sidebar")

@@ -5,6 +5,9 @@ import streamlit as st
 from components.flux_errors import ValidationError
 from components.flux_model import estimate_cost_usd
 from components.ui import gen_results, handoff, param_form, session
+from components.ui.frame_guard import require_frame
+
+require_frame()
 
 
 def on_generate() -> None:

@@ -3,6 +3,9 @@
 import streamlit as st
 
 from components.ui import session, settings_panel
+from components.ui.frame_guard import require_frame
+
+require_frame()
 
 st.title("Settings", anchor=False)
 

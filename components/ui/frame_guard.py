@@ -1,0 +1,20 @@
+"""Make a deep link opened first after the server starts still get the app's frame.
+
+Streamlit decides per process whether the app uses the legacy `pages/` folder before `app.py`
+has run `st.navigation` for the first time. The very first visit to, say, /settings would then
+run pages/settings.py bare: no sidebar, no banner, the wrong navigation. Each page calls
+`require_frame()` first; on that one run it switches Streamlit to the declared navigation and
+reruns, and because page ids come from url paths (kept equal to the file names), the rerun
+lands on the same page inside the frame.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
+
+
+def require_frame() -> None:
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
