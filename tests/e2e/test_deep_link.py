@@ -12,7 +12,9 @@ def test_first_visit_to_a_deep_link_gets_the_frame(page, tmp_path):
     try:
         open_app(page, fresh.url + "/settings")
         expect(page.get_by_role("heading", name="Settings")).to_be_visible()
-        expect(page.get_by_text("Offline demo backend")).to_be_visible()  # the sidebar badge
+        expect(
+            page.locator("section[data-testid=stSidebar]").get_by_text("Offline demo backend")
+        ).to_be_visible()
         expect(page.get_by_role("link", name="Session log")).to_be_visible()
         assert page.url.endswith("/settings")
         no_exception(page)
