@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from playwright.sync_api import expect
+
 from app_process import start_app
 from browser import no_exception, open_app
-from playwright.sync_api import expect
 
 
 def test_first_visit_to_a_deep_link_gets_the_frame(page, tmp_path):
