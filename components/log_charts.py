@@ -23,6 +23,16 @@ def _scale(colours: dict[str, str], present: pd.Series) -> alt.Scale:
     return alt.Scale(domain=domain, range=[colours[name] for name in domain])
 
 
+def _time_x(moments: pd.Series) -> alt.X:
+    """Days as ticks once the data spans days (Vega otherwise may tick at noons and label
+    each "12 PM"); Vega's own multi-scale labels for shorter spans."""
+    span = moments.max() - moments.min()
+    if span >= pd.Timedelta(days=2):
+        axis = alt.Axis(format="%a %d %b", tickCount="day", labelAngle=0)
+        return alt.X("created_at:T", title="When", axis=axis)
+    return alt.X("created_at:T", title="When")
+
+
 def request_time_over_time(data: pd.DataFrame) -> alt.Chart | None:
     if data.empty:
         return None
@@ -30,7 +40,7 @@ def request_time_over_time(data: pd.DataFrame) -> alt.Chart | None:
         alt.Chart(data, height=HEIGHT)
         .mark_circle(size=28, opacity=0.65)
         .encode(
-            x=alt.X("created_at:T", title="When"),
+            x=_time_x(data["created_at"]),
             y=alt.Y("request_s:Q", title="Request time (s)"),
             color=alt.Color(
                 "status:N", title="Status", scale=_scale(STATUS_COLOURS, data["status"])
@@ -65,9 +75,7 @@ def request_time_by_ratio(data: pd.DataFrame) -> alt.LayerChart | None:
             alt.Tooltip("count:Q", title="Requests"),
         ],
     )
-    whisker = base.mark_rule().encode(
-        y=alt.Y("p05:Q", title="Request time (s), 5th-95th percentile"), y2="p95:Q"
-    )
+    whisker = base.mark_rule().encode(y=alt.Y("p05:Q", title="Request time (s)"), y2="p95:Q")
     box = base.mark_bar(size=12).encode(y="q1:Q", y2="q3:Q")
     median = base.mark_tick(color="white", size=12, thickness=2).encode(y="median:Q")
     return alt.layer(whisker, box, median)
@@ -97,7 +105,7 @@ def cumulative_cost(data: pd.DataFrame) -> alt.Chart | None:
         alt.Chart(data, height=HEIGHT)
         .mark_area(line=True, opacity=0.25, interpolate="step-after")
         .encode(
-            x=alt.X("created_at:T", title="When"),
+            x=_time_x(data["created_at"]),
             y=alt.Y("usd:Q", title="Spent (USD), cumulative"),
             tooltip=[
                 alt.Tooltip("created_at:T", title="When", format="%d %b %H:%M:%S"),

@@ -26,7 +26,7 @@ STATS_COLUMNS: tuple[str, ...] = (
     "credits_used",
     "cost_usd",
 )
-# Charts draw every point up to this many; above it they draw an even sample, because a
+# Charts draw every point up to this many; above it they draw a sample, because a
 # browser chart of 10,000 marks costs more to ship and draw than it tells.
 MAX_POINTS = 2_000
 MODE_LABELS = {True: "raw", False: "standard"}
@@ -77,19 +77,20 @@ def compute_metrics(df: pd.DataFrame) -> LogMetrics:
     )
 
 
-def _even_sample(df: pd.DataFrame, max_points: int) -> pd.DataFrame:
-    """Every k-th row: keeps the shape over time (and the share of failures) deterministic."""
+def _sample(df: pd.DataFrame, max_points: int) -> pd.DataFrame:
+    """A fixed-seed random sample in the original order: the same picture on every rerun, and
+    no aliasing with periodic patterns (every k-th row of a batch that fails every 10th
+    request would show all failures or none)."""
     if len(df) <= max_points:
         return df
-    step = math.ceil(len(df) / max_points)
-    return df.iloc[::step]
+    return df.sample(n=max_points, random_state=0).sort_index()
 
 
 def timeline(df: pd.DataFrame, max_points: int = MAX_POINTS) -> pd.DataFrame:
     """Request time of each request over time, oldest first, with its status."""
     data = df.loc[df["request_s"].notna(), ["created_at", "request_s", "status", "error_type"]]
-    data = data.sort_values("created_at", kind="stable")
-    data = _even_sample(data, max_points).copy()
+    data = data.sort_values("created_at", kind="stable").reset_index(drop=True)
+    data = _sample(data, max_points).copy()
     data["status"] = data["status"].fillna("unknown").astype(str)
     data["error_type"] = data["error_type"].fillna("").astype(str)
     return data.reset_index(drop=True)
@@ -128,14 +129,15 @@ def cumulative_cost(df: pd.DataFrame, max_points: int = MAX_POINTS) -> pd.DataFr
     data = df[["created_at", "cost_usd", "credits_used"]].sort_values("created_at", kind="stable")
     data = pd.DataFrame(
         {
-            "created_at": data["created_at"].to_numpy(),
+            "created_at": data["created_at"].reset_index(drop=True),
             "usd": np.nancumsum(data["cost_usd"].to_numpy(dtype="float64")),
             "credits": np.nancumsum(data["credits_used"].to_numpy(dtype="float64")),
         }
     )
     if len(data) > max_points:
-        sampled = _even_sample(data, max_points - 1)
-        data = pd.concat([sampled, data.iloc[[-1]]]).drop_duplicates()
+        sampled = _sample(data, max_points - 1)
+        data = pd.concat([sampled, data.iloc[[-1]]])
+        data = data[~data.index.duplicated()]
     return data.reset_index(drop=True)
 
 
