@@ -10,6 +10,9 @@ def test_ctrl_enter_in_the_prompt_generates(app, page):
     open_app(page, app.url)
     area = page.get_by_role("textbox", name="Prompt")
     area.fill("A red kite over green dunes")
+    # The live count comes from the same in-page script that handles the shortcut: once it
+    # counts what was typed, the shortcut is armed.
+    page.get_by_text("27 / 4,000 characters").wait_for()
     area.press("Control+Enter")
     wait_for_new_images(page, set(), count=1)
     settle(page)
