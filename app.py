@@ -3,6 +3,7 @@
 import streamlit as st
 
 from components.ui import chrome
+from components.ui.frame_guard import mark_frame
 
 st.set_page_config(
     page_title="FLUX Ultra Studio",
@@ -20,6 +21,7 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES, position="sidebar")
+mark_frame()
 chrome.sidebar()
 chrome.offline_banner()
 page.run()

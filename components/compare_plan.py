@@ -191,17 +191,22 @@ class Axis:
 
 @dataclass(frozen=True)
 class CellLabel:
-    """What the log's group_label holds for a comparison cell (JSON, version 1)."""
+    """What the log's group_label holds for a comparison cell (JSON, version 1):
+    {"v":1,"mode":"grid","x":"ratio=1:1","y":"raw=on","r":1,"c":0,"w":3,"h":2}
+    x, y: the column and row header texts; r, c: the cell's place; w, h: the grid's size,
+    so cells that were cancelled (never sent, so never logged) still show as gaps."""
 
     x: str
     y: str | None
     row: int
     col: int
     mode: str
+    cols: int = 0  # 0: unknown
+    rows: int = 0
 
     def to_json(self) -> str:
         data = {"v": LABEL_VERSION, "mode": self.mode, "x": self.x, "y": self.y}
-        data.update(r=self.row, c=self.col)
+        data.update(r=self.row, c=self.col, w=self.cols, h=self.rows)
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
     @property
@@ -219,7 +224,10 @@ def parse_label(text: Any) -> CellLabel | None:
         if not (isinstance(row, int) and isinstance(col, int) and row >= 0 and col >= 0):
             return None
         y = data.get("y")
-        return CellLabel(str(data["x"]), None if y is None else str(y), row, col, data["mode"])
+        size = [data.get(k, 0) for k in ("w", "h")]
+        cols, rows = (v if isinstance(v, int) and 0 <= v <= 1000 else 0 for v in size)
+        y_text = None if y is None else str(y)
+        return CellLabel(str(data["x"]), y_text, row, col, str(data["mode"]), cols, rows)
     except (ValueError, KeyError, TypeError):
         return None
 
@@ -286,7 +294,9 @@ class Plan:
             Job(
                 c.request.validated(),
                 group_id=group_id,
-                label=CellLabel(c.x, c.y, c.row, c.col, self.mode).to_json(),
+                label=CellLabel(
+                    c.x, c.y, c.row, c.col, self.mode, len(self.x_labels), len(self.y_labels) or 1
+                ).to_json(),
             )
             for c in self.cells
         ]

@@ -212,6 +212,9 @@ def cell_from_row(row: Mapping[str, Any], r: int, c: int, x: str, y: str | None)
     thumbs = row.get("thumb_paths") or []
     params = GenerationRequest.from_params(row).to_params()
     params["model"] = row.get("model")
+    # A failed request has no reported seed; the one it asked for still names the cell.
+    seed = row.get("seed") if row.get("seed") is not None else row.get("seed_requested")
+    params["seed"] = seed
     return SheetCell(
         r,
         c,
@@ -220,7 +223,7 @@ def cell_from_row(row: Mapping[str, Any], r: int, c: int, x: str, y: str | None)
         y,
         row.get("id"),
         params,
-        seed=row.get("seed"),
+        seed=seed,
         seconds=row.get("total_s"),
         width=row.get("width"),
         height=row.get("height"),
@@ -294,8 +297,8 @@ def _laid_out(records: list[dict[str, Any]], labels: list[Any], group_id: str) -
         key = (label.row, label.col)
         if key not in cells:
             cells[key] = cell_from_row(record, label.row, label.col, label.x, label.y)
-    width = max(x_labels) + 1
-    height = max(y_labels) + 1 if y_labels else 0
+    width = max(max(x_labels) + 1, *(lb.cols for lb in labels))
+    height = max(max(y_labels) + 1, *(lb.rows for lb in labels)) if y_labels else 0
     xs = [x_labels.get(i, "—") for i in range(width)]
     ys = [y_labels.get(i, "—") for i in range(height)]
     for r in range(max(height, 1)):  # cancelled cells were never logged: show the gap
@@ -304,6 +307,16 @@ def _laid_out(records: list[dict[str, Any]], labels: list[Any], group_id: str) -
                 cells[(r, c)] = SheetCell(r, c, "missing", xs[c], ys[r] if ys else None)
     mode = labels[0].mode
     return Sheet(mode, _common_title(records), xs, cells, ys, group_id)
+
+
+def fill_headers(sheet: Sheet, x_labels: Sequence[str], y_labels: Sequence[str]) -> None:
+    """Name the gaps: the headers of cancelled cells are unknown to the log but known to the
+    plan of a run made in this session."""
+    if len(x_labels) != len(sheet.x_labels) or len(y_labels) != len(sheet.y_labels):
+        return
+    sheet.x_labels, sheet.y_labels = list(x_labels), list(y_labels)
+    for (r, c), cell in sheet.cells.items():
+        cell.x, cell.y = sheet.x_labels[c], sheet.y_labels[r] if sheet.y_labels else None
 
 
 def common_text(sheet: Sheet) -> str:

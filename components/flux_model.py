@@ -7,6 +7,7 @@ the provider's contract is a change to this file only.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
@@ -62,7 +63,8 @@ def _whole_number(value: Any) -> int | None:
         return value
     if isinstance(value, float) and math.isfinite(value) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and value.strip().lstrip("+").isdigit():
+    # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
+    if isinstance(value, str) and re.fullmatch(r"\+?[0-9]+", value.strip()):
         return int(value.strip())
     return None
 

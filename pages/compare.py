@@ -1,6 +1,30 @@
-"""Compare: several runs side by side (coming next)."""
+"""Compare: images side by side, produced at once, labelled with what differs, judged and
+exported. Layout and wiring only; the pieces live in components/ui/compare_*.py."""
 
 import streamlit as st
 
+from components.ui import compare_log_pick, compare_run, compare_setup, compare_view
+from components.ui.safe import md_escape
+
+# A hand-off from the Session log (a group to reopen, rows to compare) before any widget.
+compare_run.take_handoffs()
+
 st.title("Compare", anchor=False)
-st.info("Side-by-side comparisons are coming next.", icon=":material/construction:")
+st.caption(
+    "Which prompt, seed or setting is better? Every cell is sent at once and labelled with "
+    "what differs; judge them, then export a contact sheet or a ZIP."
+)
+mode = compare_setup.mode_picker()
+
+with st.container(border=True):
+    if mode == "log":
+        compare_log_pick.picker()
+        for note in st.session_state.get(compare_run.ERRORS_STATE) or []:
+            st.caption(f":material/info: {md_escape(note)}")
+    else:
+        compare_setup.FORMS[mode]()
+        compare_run.run_controls(mode)
+
+# While a run is in flight a fragment draws and polls it; otherwise show the current view.
+if not compare_run.follow_or_announce():
+    compare_view.show(st.session_state.get(compare_run.VIEW_STATE), compare_run.plan_shown())

@@ -113,6 +113,8 @@ def test_validation_lists_every_problem_by_field():
         ({"seed": 1.5}, "seed"),
         ({"seed": True}, "seed"),
         ({"num_images": 5}, "num_images"),
+        ({"seed": "²"}, "seed"),  # a digit to str.isdigit, not to int()
+        ({"num_images": "٣"}, "num_images"),
     ],
 )
 def test_single_problems(kwargs, field):

@@ -13,8 +13,17 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
+FRAME_SEEN = "_studio_frame_seen"
+
+
+def mark_frame() -> None:
+    """Called by app.py: this session has been through the frame at least once."""
+    st.session_state[FRAME_SEEN] = True
+
 
 def require_frame() -> None:
-    if PagesManager.uses_pages_directory:
+    # Only a session's very first run can arrive bare; later runs must not be restarted, or a
+    # button click that started them would be lost with the restart.
+    if PagesManager.uses_pages_directory and not st.session_state.get(FRAME_SEEN):
         PagesManager.uses_pages_directory = False
         st.rerun()

@@ -23,7 +23,8 @@ from components.image_store import read_params
 from components.log_store import LogStore
 from conftest import start_app
 
-RESULTS = '.st-key-cmp_grid img[alt^="result"]'
+GRID = '[class*="st-key-cmp_grid_"]'  # one comparison's grid: st-key-cmp_grid_<group id>
+RESULTS = f'{GRID} img[alt^="result"]'
 FAIL_SEED = 103
 KEY = "test-key-compare-0000"
 
@@ -60,7 +61,7 @@ def run_and_wait(page: Page, cells: int, timeout: float = 40) -> None:
 
 
 def seed_captions(page: Page) -> list[str]:
-    texts = page.locator(".st-key-cmp_grid [data-testid='stCaptionContainer']").all_inner_texts()
+    texts = page.locator(f"{GRID} [data-testid='stCaptionContainer']").all_inner_texts()
     return [t for t in texts if re.fullmatch(r"seed \d+ · \d+\.\d s", t)]
 
 
@@ -115,7 +116,7 @@ def test_grid_reopens_from_the_log_exactly_as_it_was(app, page):
     page.get_by_role("option", name="prompt variant", exact=True).click()
     settle(page)
     run_and_wait(page, 4)
-    grid = page.locator(".st-key-cmp_grid")
+    grid = page.locator(GRID)
     first_layout = grid.inner_text()
     for text in ("red", "blue", "dawn", "night"):
         expect(grid.get_by_text(text, exact=True).first).to_be_visible()
@@ -130,7 +131,7 @@ def test_grid_reopens_from_the_log_exactly_as_it_was(app, page):
     settle(page)
     no_exception(page)
     expect(page.get_by_text("from the log: no new requests")).to_be_visible()
-    assert page.locator(".st-key-cmp_grid").inner_text() == first_layout
+    assert page.locator(GRID).inner_text() == first_layout
     assert LogStore(app.data_dir / "studio.db").count() == count
 
 
