@@ -4,7 +4,10 @@ exported. Layout and wiring only; the pieces live in components/ui/compare_*.py.
 import streamlit as st
 
 from components.ui import compare_log_pick, compare_run, compare_setup, compare_view
+from components.ui.frame_guard import require_frame
 from components.ui.safe import md_escape
+
+require_frame()
 
 # A hand-off from the Session log (a group to reopen, rows to compare) before any widget.
 compare_run.take_handoffs()
