@@ -7,7 +7,7 @@ from components.ui.frame_guard import mark_frame
 
 st.set_page_config(
     page_title="FLUX Ultra Studio",
-    page_icon=":material/auto_awesome:",
+    page_icon="✨",  # an emoji, not an icon font: nothing fetched from the internet
     layout="wide",
     initial_sidebar_state="expanded",
 )

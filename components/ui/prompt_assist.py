@@ -28,7 +28,10 @@ export default function(component) {
     el.textContent = `${n.toLocaleString()} / ${max.toLocaleString()} characters`;
     el.classList.toggle('over', n > max);
   };
-  paint(Number(data.count));
+  // Count what the box holds now, not what the server last saw: typing may have begun before
+  // this script was loaded.
+  const current = document.querySelector('textarea[aria-label="Prompt"]');
+  paint(current ? [...current.value].length : Number(data.count));
   // Listen at the document (capture) rather than on the text area: Streamlit may replace the
   // element on a rerun, and a listener on the old node would silently stop working.
   const isPrompt = (t) =>
@@ -40,10 +43,14 @@ export default function(component) {
     event.preventDefault();
     event.stopImmediatePropagation();
     event.target.blur();
-    setTimeout(() => {
+    // The blur starts a rerun that may redraw the button: look for it for up to 3 s.
+    let tries = 0;
+    const press = () => {
       const button = document.querySelector('.st-key-' + data.submit + ' button');
-      if (button && !button.disabled) button.click();
-    }, 60);
+      if (button && !button.disabled) return button.click();
+      if (++tries < 60) setTimeout(press, 50);
+    };
+    setTimeout(press, 60);
   };
   document.addEventListener('input', onInput, true);
   document.addEventListener('keydown', onKey, true);

@@ -19,7 +19,7 @@ from components.flux_api import DEFAULT_BASE_URL, Balance, FluxClient
 from components.flux_errors import FluxError
 from components.image_store import ImageStore
 from components.log_store import LogStore
-from components.offline_backend import OfflineBackend
+from components.offline_process import OfflineBackendProcess
 from components.paths import data_dir, db_path
 from components.runner import Runner
 
@@ -67,9 +67,10 @@ class Backend:
 
 
 @st.cache_resource(show_spinner=False)
-def offline_backend() -> OfflineBackend:
-    """One offline server per process; each session picks its latency by request header."""
-    backend = OfflineBackend(latency=_env_float("FLUX_STUDIO_OFFLINE_LATENCY", 1.5))
+def offline_backend() -> OfflineBackendProcess:
+    """One offline server per app process, run as a child process so drawing previews never
+    holds up the page scripts; each session picks its latency by request header."""
+    backend = OfflineBackendProcess(latency=_env_float("FLUX_STUDIO_OFFLINE_LATENCY", 1.5))
     backend.start()
     return backend
 
