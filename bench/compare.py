@@ -152,7 +152,7 @@ def main() -> None:
                 median([last for _, last in rendered]),
                 "s",
                 None,
-                "the offline backend also renders 8 x 4 MP in the app's process, 2 cores",
+                "the offline backend also draws 8 x 4 MP beside the app, on the same 2 cores",
             ),
             Figure(
                 "same grid one after another (concurrency 1, round 2)",
