@@ -321,7 +321,7 @@ def make_thumbnail(data: bytes, max_side: int = THUMB_MAX_SIDE) -> bytes:
         return out.getvalue()
 
 
-def _write_atomic(path: Path, data: bytes, *, durable: bool) -> None:
+def write_atomic(path: Path, data: bytes, *, durable: bool) -> None:
     """Readers see the old file or the whole new one, never a half-written one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -415,8 +415,8 @@ class ImageStore:
         folder = (day or datetime.now(UTC).date()).isoformat()
         rel = f"{IMAGES_DIR}/{folder}/{image_id}.{EXTENSIONS[fmt]}"
         rel_thumb = self.thumb_rel_for(rel)
-        _write_atomic(self.abs_path(rel), stamped, durable=True)
-        _write_atomic(self.abs_path(rel_thumb), thumb, durable=False)
+        write_atomic(self.abs_path(rel), stamped, durable=True)
+        write_atomic(self.abs_path(rel_thumb), thumb, durable=False)
         return StoredImage(rel, rel_thumb, width, height, CONTENT_TYPES[fmt], len(stamped))
 
     def ensure_thumbnail(self, rel_path: str) -> str | None:
@@ -428,7 +428,7 @@ class ImageStore:
             if thumb.is_file():
                 return rel_thumb
             data = self.abs_path(rel_path).read_bytes()
-            _write_atomic(thumb, make_thumbnail(data), durable=False)
+            write_atomic(thumb, make_thumbnail(data), durable=False)
             return rel_thumb
         except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
             return None

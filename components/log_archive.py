@@ -10,15 +10,12 @@ No Streamlit here.
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 import zipfile
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
-from components.image_store import IMAGES_DIR, ImageStore, sniff_format
+from components.image_store import IMAGES_DIR, ImageStore, sniff_format, write_atomic
 from components.log_store import ImportReport, LogFilter, LogStore
 
 LOG_JSON = "session-log.json"
@@ -136,21 +133,6 @@ def _restore_images(
         if sniff_format(data) is None:
             refused += 1
             continue
-        _write_new(target, data)
+        write_atomic(target, data, durable=True)
         restored += 1  # its thumbnail is rebuilt the first time it is shown
     return ImportResult(report, restored, present, refused)
-
-
-def _write_new(path: Path, data: bytes) -> None:
-    """Write via a temporary file so a reader never sees half an image."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(tmp)
-        raise

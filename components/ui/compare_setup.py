@@ -38,7 +38,7 @@ from components.flux_model import (
     SEED_MIN,
     GenerationRequest,
 )
-from components.ui.param_form import ratio_label
+from components.ui.param_form import ratio_label, request_from_state
 from components.ui.safe import md_escape
 
 K_MODE = "cmp_mode"
@@ -141,20 +141,16 @@ def shared_parameters(varying: set[str] = frozenset()) -> None:
 
 def base_request() -> GenerationRequest:
     """The shared parameters as on screen (not validated)."""
-    state = st.session_state
-
-    def get(key: str, default):
-        value = state.get(key)
-        return default if value is None else value
-
-    return GenerationRequest(
-        prompt=state.get(K_PROMPT) or "",
-        aspect_ratio=get(K_RATIO, DEFAULTS.aspect_ratio),
-        seed=state.get(K_SEED),
-        raw=bool(state.get(K_RAW, DEFAULTS.raw)),
-        output_format=get(K_FORMAT, DEFAULTS.output_format),
-        safety_tolerance=str(get(K_TOL, DEFAULTS.safety_tolerance)),
-        enable_safety_checker=bool(get(K_CHECKER, DEFAULTS.enable_safety_checker)),
+    return request_from_state(
+        {
+            "prompt": K_PROMPT,
+            "aspect_ratio": K_RATIO,
+            "seed": K_SEED,
+            "raw": K_RAW,
+            "output_format": K_FORMAT,
+            "safety_tolerance": K_TOL,
+            "enable_safety_checker": K_CHECKER,
+        }
     )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from components.compare_plan import label_text
 from components.ui import log_data, session
 from components.ui.image_card import CardImage, cards_from_row, full_size
 from components.ui.messages import error_box
@@ -69,7 +70,7 @@ def facts(row: dict[str, Any], tz: tzinfo, me: str | None = None) -> dict[str, l
             ("Row id", row.get("id")),
             ("Browser session", session_text),
             ("Comparison group", row.get("group_id")),
-            ("Group label", row.get("group_label")),
+            ("Comparison cell", label_text(row.get("group_label")) or None),
             ("Image files", ", ".join(row.get("image_paths") or []) or None),
         ],
     }

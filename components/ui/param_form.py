@@ -7,6 +7,7 @@ link that pre-fills the form. The key is never a widget here, so it can never re
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 import streamlit as st
 
@@ -217,23 +218,39 @@ def parameters() -> None:
             _field_error(name)
 
 
+def request_from_state(keys: dict[str, str]) -> GenerationRequest:
+    """A request from widget values: `keys` maps request fields to widget keys; a field with no
+    widget, or a widget still empty, keeps the request model's default."""
+    state = st.session_state
+    values = {}
+    for name, key in keys.items():
+        value = state.get(key)
+        if name == "prompt":
+            values[name] = value or ""
+        elif value is not None:
+            values[name] = value
+    request = GenerationRequest(**values)
+    return replace(
+        request,
+        raw=bool(request.raw),
+        safety_tolerance=str(request.safety_tolerance),
+        enable_safety_checker=bool(request.enable_safety_checker),
+    )
+
+
 def current_request() -> GenerationRequest:
     """The request the form describes right now (not yet validated)."""
-    state = st.session_state
-
-    def get(key: str, default):
-        value = state.get(key)
-        return default if value is None else value
-
-    return GenerationRequest(
-        prompt=state.get(K_PROMPT) or "",
-        aspect_ratio=get(K_RATIO, DEFAULTS.aspect_ratio),
-        num_images=get(K_NUM, DEFAULTS.num_images),
-        seed=state.get(K_SEED),
-        raw=bool(state.get(K_RAW, DEFAULTS.raw)),
-        output_format=get(K_FORMAT, DEFAULTS.output_format),
-        safety_tolerance=str(get(K_TOL, DEFAULTS.safety_tolerance)),
-        enable_safety_checker=bool(get(K_CHECKER, DEFAULTS.enable_safety_checker)),
+    return request_from_state(
+        {
+            "prompt": K_PROMPT,
+            "aspect_ratio": K_RATIO,
+            "num_images": K_NUM,
+            "seed": K_SEED,
+            "raw": K_RAW,
+            "output_format": K_FORMAT,
+            "safety_tolerance": K_TOL,
+            "enable_safety_checker": K_CHECKER,
+        }
     )
 
 
