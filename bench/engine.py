@@ -12,11 +12,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.table import Figure, median, print_table
-from components.flux_api import FluxClient
-from components.flux_model import GenerationRequest
-from components.image_store import ImageStore
-from components.log_store import LogStore
-from components.offline_backend import OfflineBackend
+from components.api.client import FluxClient
+from components.api.contract import GenerationRequest
+from components.images.store import ImageStore
+from components.log.store import LogStore
+from components.offline.server import OfflineBackend
 from components.runner import Job, Runner
 
 

@@ -14,9 +14,9 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from bench.table import Figure, median, print_table
-from components.image_store import ImageStore
-from components.log_store import LogStore
-from components.sample_log import fill
+from components.images.store import ImageStore
+from components.log.sample import fill
+from components.log.store import LogStore
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))

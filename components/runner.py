@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from components.flux_api import FluxClient, GenerationResult
-from components.flux_errors import FluxError, ValidationError, redact
-from components.flux_model import GenerationRequest
-from components.image_store import ImageStore, StoredImage
-from components.log_store import LogStore
+from components.api.client import FluxClient, GenerationResult
+from components.api.contract import GenerationRequest
+from components.api.errors import FluxError, ValidationError, redact
+from components.images.store import ImageStore, StoredImage
+from components.log.store import LogStore
 
 log = logging.getLogger(__name__)
 

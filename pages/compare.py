@@ -1,9 +1,12 @@
 """Compare: images side by side, produced at once, labelled with what differs, judged and
-exported. Layout and wiring only; the pieces live in components/ui/compare_*.py."""
+exported. Layout and wiring only; the pieces live in components/ui/compare/."""
 
 import streamlit as st
 
-from components.ui import compare_log_pick, compare_run, compare_setup, compare_view
+from components.ui.compare import log_pick as compare_log_pick
+from components.ui.compare import run as compare_run
+from components.ui.compare import setup as compare_setup
+from components.ui.compare import view as compare_view
 from components.ui.frame_guard import require_frame
 from components.ui.safe import md_escape
 

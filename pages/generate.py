@@ -2,10 +2,11 @@
 
 import streamlit as st
 
-from components.flux_errors import ValidationError
-from components.flux_model import estimate_cost_usd
-from components.ui import gen_results, handoff, param_form, session
+from components.api.contract import estimate_cost_usd
+from components.api.errors import ValidationError
+from components.ui import handoff, param_form, session
 from components.ui.frame_guard import require_frame
+from components.ui.generate import results as gen_results
 
 require_frame()
 

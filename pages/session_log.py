@@ -2,16 +2,14 @@
 
 import streamlit as st
 
-from components.ui import (
-    log_actions,
-    log_data,
-    log_detail,
-    log_filters,
-    log_overview,
-    log_table,
-    log_transfer,
-)
 from components.ui.frame_guard import require_frame
+from components.ui.session_log import actions as log_actions
+from components.ui.session_log import data as log_data
+from components.ui.session_log import detail as log_detail
+from components.ui.session_log import filters as log_filters
+from components.ui.session_log import overview as log_overview
+from components.ui.session_log import table as log_table
+from components.ui.session_log import transfer as log_transfer
 
 require_frame()
 

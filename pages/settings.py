@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from components.ui import session, settings_panel
+from components.ui import session
 from components.ui.frame_guard import require_frame
+from components.ui.settings import panel as settings_panel
 
 require_frame()
 

@@ -8,11 +8,11 @@ import time
 import pytest
 from werkzeug import Response
 
-from components.flux_api import FluxClient
-from components.flux_model import GenerationRequest
-from components.image_store import ImageStore, read_params
-from components.log_store import LogStore
-from components.offline_backend import OfflineBackend
+from components.api.client import FluxClient
+from components.api.contract import GenerationRequest
+from components.images.store import ImageStore, read_params
+from components.log.store import LogStore
+from components.offline.server import OfflineBackend
 from components.runner import Job, Runner
 from samples import image_bytes
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components.flux_model import GenerationRequest
+from components.api.contract import GenerationRequest
 
 GENERATE_PAGE = "pages/generate.py"
 COMPARE_PAGE = "pages/compare.py"

@@ -9,7 +9,7 @@ from typing import Any
 
 import streamlit as st
 
-from components.flux_model import GenerationRequest
+from components.api.contract import GenerationRequest
 from components.ui import handoff, param_form, session
 from components.ui.safe import md_escape
 

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import streamlit as st
 
-from components.flux_model import (
+from components.api.contract import (
     ASPECT_RATIOS,
     ASPECT_SIZES,
     NUM_IMAGES_MAX,

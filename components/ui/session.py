@@ -15,12 +15,12 @@ from pathlib import Path
 
 import streamlit as st
 
-from components.flux_api import DEFAULT_BASE_URL, Balance, FluxClient
-from components.flux_errors import FluxError
-from components.image_store import ImageStore
-from components.log_store import LogStore
-from components.offline_process import OfflineBackendProcess
-from components.paths import data_dir, db_path
+from components.api.client import DEFAULT_BASE_URL, Balance, FluxClient
+from components.api.errors import FluxError
+from components.config import data_dir, db_path
+from components.images.store import ImageStore
+from components.log.store import LogStore
+from components.offline.process import OfflineBackendProcess
 from components.runner import Runner
 
 KEY_STATE = "_studio_api_key"  # leading underscore: never bound to a widget or the URL

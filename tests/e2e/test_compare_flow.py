@@ -18,9 +18,9 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from browser import no_exception, open_app, settle
-from components.compare_export import CAPTION_H, GAP, HEADER_H, MARGIN, TITLE_H
-from components.image_store import read_params
-from components.log_store import LogStore
+from components.compare.export import CAPTION_H, GAP, HEADER_H, MARGIN, TITLE_H
+from components.images.store import read_params
+from components.log.store import LogStore
 from conftest import start_app
 
 GRID = '[class*="st-key-cmp_grid_"]'  # one comparison's grid: st-key-cmp_grid_<group id>

@@ -16,7 +16,7 @@ from browser import (
     type_prompt,
     wait_for_new_images,
 )
-from components.image_store import read_params
+from components.images.store import read_params
 
 
 def test_new_user_generates_downloads_and_reuses_the_seed(app, page):

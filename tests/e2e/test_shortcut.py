@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from browser import no_exception, open_app, settle, wait_for_new_images
-from components.log_store import LogStore
+from components.log.store import LogStore
 
 
 def test_ctrl_enter_in_the_prompt_generates(app, page):

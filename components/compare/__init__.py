@@ -1,0 +1,1 @@
+"""Comparisons: plans (axes, template expansion, labels, cost), the contact sheet and export."""

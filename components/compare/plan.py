@@ -1,0 +1,468 @@
+"""What a comparison will send: prompt templates, axes, the grid of cells, labels and cost.
+
+Plain Python (no Streamlit), so the page, the tests and a notebook build the same plan.
+
+A plan is a list of cells; each cell becomes one runner Job with ``num_images=1``, one shared
+``group_id`` per run, and a ``label`` that the log keeps in ``group_label``. That label is a
+small JSON object (see ``CellLabel``) holding the cell's row and column and the header texts of
+both, so a comparison reopened from the log is laid out exactly as it was, without guessing
+from the parameters. ``label_text`` turns it back into "seed=42 · ratio=1:1" for display.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from components.api.contract import (
+    ASPECT_RATIOS,
+    OUTPUT_FORMATS,
+    RANDOM_SEED_MAX,
+    SAFETY_TOLERANCES,
+    SEED_MAX,
+    SEED_MIN,
+    GenerationRequest,
+    estimate_cost_usd,
+)
+from components.api.errors import ValidationError
+from components.runner import Job
+
+MODES = ("seeds", "prompts", "grid", "log")
+# Comparisons bigger than this need an explicit "yes" before anything is sent.
+CONFIRM_ABOVE = 8
+MAX_CELLS = 48
+MAX_AXIS_VALUES = 12
+MAX_PROMPTS = 4
+MIN_PROMPTS = 2
+LABEL_VERSION = 1
+
+# Parameters a grid axis may vary, with the short names used in headers ("ratio=1:1").
+AXIS_PARAMS: dict[str, str] = {
+    "prompt": "prompt variant",
+    "seed": "seed",
+    "aspect_ratio": "aspect ratio",
+    "raw": "raw mode",
+    "safety_tolerance": "safety tolerance",
+    "output_format": "output format",
+}
+SHORT_NAMES = {
+    "seed": "seed",
+    "aspect_ratio": "ratio",
+    "raw": "raw",
+    "safety_tolerance": "tolerance",
+    "output_format": "format",
+    "prompt": "prompt",
+}
+# Every value of the parameters with a closed set of them (the grid offers these).
+AXIS_CHOICES: dict[str, tuple[Any, ...]] = {
+    "aspect_ratio": ASPECT_RATIOS,
+    "raw": (False, True),
+    "safety_tolerance": SAFETY_TOLERANCES,
+    "output_format": OUTPUT_FORMATS,
+}
+
+# A template group: {a|b|c}. Braces without a "|" are ordinary text.
+_GROUP = re.compile(r"\{([^{}]*\|[^{}]*)\}")
+_SPACES = re.compile(r"[ \t]{2,}")
+
+
+class PlanError(ValueError):
+    """A comparison that cannot be built as asked; the message says what to change."""
+
+
+# --------------------------------------------------------------------------- templates
+
+
+def template_groups(template: str) -> list[tuple[str, ...]]:
+    """The alternatives of each {a|b} group, in order of appearance."""
+    return [tuple(m.group(1).split("|")) for m in _GROUP.finditer(template or "")]
+
+
+def fill_template(template: str, choices: dict[int, str]) -> str:
+    """The prompt with group i replaced by choices[i] (groups not chosen keep their first)."""
+    counter = itertools.count()
+
+    def pick(match: re.Match[str]) -> str:
+        index = next(counter)
+        return choices.get(index, match.group(1).split("|")[0])
+
+    filled = _GROUP.sub(pick, template)
+    # An empty alternative ("a {|very }big car") must not leave a double space behind.
+    return "\n".join(_SPACES.sub(" ", line).strip() for line in filled.split("\n")).strip()
+
+
+def choice_label(choice: str) -> str:
+    return choice.strip() or "(none)"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One expansion of a template: the prompt and the alternative picked in each group."""
+
+    prompt: str
+    choices: tuple[str, ...]
+
+    @property
+    def label(self) -> str:
+        return " · ".join(choice_label(c) for c in self.choices) or self.prompt
+
+
+def expand_template(template: str, limit: int = MAX_CELLS) -> list[Variant]:
+    """Every combination: `a {red|blue} car at {dawn|night}` gives four prompts, the first
+    group varying slowest. A template without groups expands to itself."""
+    groups = template_groups(template)
+    total = 1
+    for group in groups:
+        total *= len(group)
+    if total > limit:
+        raise PlanError(
+            f"The template expands to {total} prompts; the limit is {limit}. "
+            "Remove some alternatives."
+        )
+    return [
+        Variant(fill_template(template, dict(enumerate(combo))), tuple(combo))
+        for combo in itertools.product(*groups)
+    ]
+
+
+# --------------------------------------------------------------------------- values
+
+
+def parse_seeds(text: str) -> list[int]:
+    """Seeds typed as "1, 2 3;4": whole numbers in range, duplicates dropped, order kept."""
+    items = [item for item in re.split(r"[\s,;]+", text or "") if item]
+    seeds: list[int] = []
+    bad: list[str] = []
+    for item in items:
+        if item.lstrip("+").isdigit() and SEED_MIN <= int(item) <= SEED_MAX:
+            if int(item) not in seeds:
+                seeds.append(int(item))
+        else:
+            bad.append(item)
+    if bad:
+        shown = ", ".join(bad[:5]) + (" …" if len(bad) > 5 else "")
+        raise PlanError(f"Seeds must be whole numbers from {SEED_MIN} to {SEED_MAX}; not: {shown}.")
+    return seeds
+
+
+def random_seeds(count: int, rng: random.Random | None = None) -> list[int]:
+    rng = rng or random.Random()
+    seeds: list[int] = []
+    while len(seeds) < count:
+        seed = rng.randint(SEED_MIN, RANDOM_SEED_MAX)
+        if seed not in seeds:
+            seeds.append(seed)
+    return seeds
+
+
+def value_label(param: str, value: Any) -> str:
+    """The header text naming one value: seed=42, ratio=1:1, raw=on, tolerance=3, format=png."""
+    if param == "raw":
+        return f"raw={'on' if value else 'off'}"
+    return f"{SHORT_NAMES.get(param, param)}={value}"
+
+
+# --------------------------------------------------------------------------- axes and plan
+
+
+@dataclass(frozen=True)
+class AxisValue:
+    """One position on an axis: its header text, the fields it sets, the template choices."""
+
+    label: str
+    changes: tuple[tuple[str, Any], ...] = ()
+    choices: tuple[tuple[int, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Axis:
+    param: str
+    values: tuple[AxisValue, ...]
+
+    @property
+    def title(self) -> str:
+        return AXIS_PARAMS.get(self.param, self.param)
+
+
+@dataclass(frozen=True)
+class CellLabel:
+    """What the log's group_label holds for a comparison cell (JSON, version 1):
+    {"v":1,"mode":"grid","x":"ratio=1:1","y":"raw=on","r":1,"c":0,"w":3,"h":2}
+    x, y: the column and row header texts; r, c: the cell's place; w, h: the grid's size,
+    so cells that were cancelled (never sent, so never logged) still show as gaps."""
+
+    x: str
+    y: str | None
+    row: int
+    col: int
+    mode: str
+    cols: int = 0  # 0: unknown
+    rows: int = 0
+
+    def to_json(self) -> str:
+        data = {"v": LABEL_VERSION, "mode": self.mode, "x": self.x, "y": self.y}
+        data.update(r=self.row, c=self.col, w=self.cols, h=self.rows)
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+    @property
+    def text(self) -> str:
+        return f"{self.x} · {self.y}" if self.y else self.x
+
+
+def parse_label(text: Any) -> CellLabel | None:
+    """A CellLabel from a group_label, or None when it is not one of ours (free text)."""
+    if not isinstance(text, str) or not text.startswith("{"):
+        return None
+    try:
+        data = json.loads(text)
+        row, col = data["r"], data["c"]
+        if not (isinstance(row, int) and isinstance(col, int) and row >= 0 and col >= 0):
+            return None
+        y = data.get("y")
+        size = [data.get(k, 0) for k in ("w", "h")]
+        cols, rows = (v if isinstance(v, int) and 0 <= v <= 1000 else 0 for v in size)
+        y_text = None if y is None else str(y)
+        return CellLabel(str(data["x"]), y_text, row, col, str(data["mode"]), cols, rows)
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def label_text(group_label: Any) -> str:
+    """Readable text for any group_label, for the log and exports."""
+    parsed = parse_label(group_label)
+    if parsed is not None:
+        return parsed.text
+    return "" if group_label is None else str(group_label)
+
+
+@dataclass(frozen=True)
+class Cell:
+    row: int
+    col: int
+    request: GenerationRequest
+    x: str
+    y: str | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    mode: str
+    title: str
+    x_title: str
+    x_labels: tuple[str, ...]
+    cells: tuple[Cell, ...]
+    y_title: str | None = None
+    y_labels: tuple[str, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def count(self) -> int:
+        return len(self.cells)
+
+    @property
+    def cost_usd(self) -> float:
+        return estimate_cost_usd(self.count)
+
+    @property
+    def needs_confirmation(self) -> bool:
+        return self.count > CONFIRM_ABOVE
+
+    def problems(self) -> list[str]:
+        """Every validation problem, once, naming the cells it affects."""
+        found: dict[str, list[str]] = {}
+        for cell in self.cells:
+            try:
+                cell.request.validated()
+            except ValidationError as exc:
+                for name, message in exc.problems.items():
+                    text = f"{name.replace('_', ' ').capitalize()} {message}"
+                    found.setdefault(text, []).append(label_of(cell))
+        out = []
+        for text, where in found.items():
+            scope = "every cell" if len(where) == self.count else ", ".join(where[:4])
+            out.append(f"{text} ({scope})")
+        return out
+
+    def jobs(self, group_id: str) -> list[Job]:
+        """One job per cell, validated; raises ValidationError for the first bad cell."""
+        return [
+            Job(
+                c.request.validated(),
+                group_id=group_id,
+                label=CellLabel(
+                    c.x, c.y, c.row, c.col, self.mode, len(self.x_labels), len(self.y_labels) or 1
+                ).to_json(),
+            )
+            for c in self.cells
+        ]
+
+
+def label_of(cell: Cell) -> str:
+    return f"{cell.x} · {cell.y}" if cell.y else cell.x
+
+
+def _check_size(count: int) -> None:
+    if count > MAX_CELLS:
+        raise PlanError(f"That is {count} images; a comparison holds at most {MAX_CELLS}.")
+
+
+def _shared_seed(base: GenerationRequest, rng: random.Random | None) -> GenerationRequest:
+    """Everything but the compared value stays equal, the seed included: with no seed given,
+    one random seed is drawn (at send time) for every cell."""
+    if base.seed is None and rng is not None:
+        return replace(base, seed=random_seeds(1, rng)[0])
+    return base
+
+
+def seeds_plan(
+    base: GenerationRequest,
+    seeds: Sequence[int] | None = None,
+    count: int = 4,
+    rng: random.Random | None = None,
+) -> Plan:
+    """One prompt, several seeds: the typed ones, or `count` random ones drawn with rng
+    (without rng they stay unknown: a preview for counting and validating)."""
+    if seeds is not None:
+        chosen: list[int | None] = list(seeds)
+    else:
+        chosen = list(random_seeds(count, rng)) if rng is not None else [None] * count
+    if len(chosen) < 2:
+        raise PlanError("Give at least two seeds to compare.")
+    if len(chosen) > MAX_AXIS_VALUES:
+        raise PlanError(f"Compare at most {MAX_AXIS_VALUES} seeds at once.")
+    labels = [
+        value_label("seed", s) if s is not None else f"seed=random #{i + 1}"
+        for i, s in enumerate(chosen)
+    ]
+    cells = tuple(
+        Cell(0, i, replace(base, seed=s, num_images=1), labels[i]) for i, s in enumerate(chosen)
+    )
+    return Plan("seeds", base.prompt, "seed", tuple(labels), cells)
+
+
+def prompt_label(index: int, prompt: str, width: int = 48) -> str:
+    text = " ".join(str(prompt).split())
+    text = text if len(text) <= width else text[: width - 1].rstrip() + "…"
+    return f"prompt {index + 1}: {text}"
+
+
+def prompts_plan(
+    base: GenerationRequest, prompts: Sequence[str], rng: random.Random | None = None
+) -> Plan:
+    """2-4 prompts with one seed and the same parameters (blank boxes are skipped)."""
+    filled = [p for p in prompts if p and p.strip()]
+    if len(filled) < MIN_PROMPTS:
+        raise PlanError(f"Write at least {MIN_PROMPTS} prompts to compare.")
+    if len(filled) > MAX_PROMPTS:
+        raise PlanError(f"Compare at most {MAX_PROMPTS} prompts at once.")
+    base = replace(_shared_seed(base, rng), num_images=1)
+    labels = [prompt_label(i, p) for i, p in enumerate(filled)]
+    cells = tuple(Cell(0, i, replace(base, prompt=p), labels[i]) for i, p in enumerate(filled))
+    return Plan("prompts", f"{len(filled)} prompts", "prompt", tuple(labels), cells)
+
+
+def axis_for(
+    param: str,
+    values: Sequence[Any] = (),
+    template: str = "",
+    groups: Sequence[int] | None = None,
+) -> Axis:
+    """An axis over one parameter. For "prompt" the values come from the template: every
+    combination of the given groups (all groups when None)."""
+    if param not in AXIS_PARAMS:
+        raise PlanError(f"Unknown parameter {param!r} for an axis.")
+    if param == "prompt":
+        all_groups = template_groups(template)
+        if not all_groups:
+            raise PlanError(
+                "To compare prompt variants, write alternatives in the prompt, e.g. "
+                "a {red|blue} car."
+            )
+        indices = list(range(len(all_groups))) if groups is None else list(groups)
+        combos = list(itertools.product(*(all_groups[i] for i in indices)))
+        if len(combos) > MAX_AXIS_VALUES:
+            raise PlanError(
+                f"The prompt variants give {len(combos)} values on one axis; the limit is "
+                f"{MAX_AXIS_VALUES}."
+            )
+        items = []
+        for combo in combos:
+            label = " · ".join(choice_label(c) for c in combo)
+            items.append(AxisValue(label, choices=tuple(zip(indices, combo, strict=True))))
+        return Axis(param, tuple(items))
+    values = list(dict.fromkeys(values))  # a value twice would be the same picture twice
+    if not values:
+        raise PlanError(f"Pick at least one {AXIS_PARAMS[param]} for the axis.")
+    if len(values) > MAX_AXIS_VALUES:
+        raise PlanError(f"Use at most {MAX_AXIS_VALUES} values on one axis.")
+    allowed = AXIS_CHOICES.get(param)
+    if allowed is not None and any(v not in allowed for v in values):
+        raise PlanError(
+            f"Unknown {AXIS_PARAMS[param]}: choose from {', '.join(map(str, allowed))}."
+        )
+    return Axis(param, tuple(AxisValue(value_label(param, v), ((param, v),)) for v in values))
+
+
+def grid_plan(
+    template: str,
+    base: GenerationRequest,
+    x: Axis,
+    y: Axis | None = None,
+    rng: random.Random | None = None,
+) -> Plan:
+    """An X/Y plot: every combination of the two axes, everything else as in `base`."""
+    if y is not None and x.param == y.param and x.param != "prompt":
+        raise PlanError("X and Y must vary different parameters.")
+    uses_prompt = x.param == "prompt" or (y is not None and y.param == "prompt")
+    groups = template_groups(template)
+    if not uses_prompt and groups:
+        raise PlanError(
+            "The prompt has {…|…} alternatives: choose “prompt variant” for an axis to "
+            "compare them, or remove the braces."
+        )
+    count = len(x.values) * (len(y.values) if y else 1)
+    _check_size(count)
+    uses_seed = x.param == "seed" or (y is not None and y.param == "seed")
+    base = replace(base, prompt=template, num_images=1)
+    if not uses_seed:
+        base = _shared_seed(base, rng)
+    rows = y.values if y is not None else (AxisValue(""),)
+    cells = []
+    for r, y_value in enumerate(rows):
+        for c, x_value in enumerate(x.values):
+            changes = dict(x_value.changes) | dict(y_value.changes)
+            request = replace(base, **changes)
+            if uses_prompt:
+                choices = dict(x_value.choices) | dict(y_value.choices)
+                request = replace(request, prompt=fill_template(template, choices))
+            cells.append(Cell(r, c, request, x_value.label, y_value.label if y else None))
+    title = template if not uses_prompt else f"{len(expand_template(template))} prompt variants"
+    return Plan(
+        "grid",
+        title,
+        x.title,
+        tuple(v.label for v in x.values),
+        tuple(cells),
+        y.title if y else None,
+        tuple(v.label for v in y.values) if y else (),
+    )
+
+
+def prompt_axes(template: str, split: bool) -> tuple[Axis, Axis | None]:
+    """Prompt variants on X (and, when split, the first group on X, the rest on Y)."""
+    groups = template_groups(template)
+    if not split:
+        return axis_for("prompt", template=template), None
+    if len(groups) < 2:
+        raise PlanError(
+            "Prompt variants on both axes need at least two {…|…} groups, "
+            "e.g. a {red|blue} car at {dawn|night}."
+        )
+    x = axis_for("prompt", template=template, groups=[0])
+    y = axis_for("prompt", template=template, groups=list(range(1, len(groups))))
+    return x, y

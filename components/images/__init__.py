@@ -1,0 +1,3 @@
+"""Image files and pixels: originals and thumbnails on disk with their parameters embedded,
+letterboxing to one cell size, and text drawn into pictures.
+"""

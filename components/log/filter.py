@@ -1,0 +1,103 @@
+"""What the Session log asks for, as one object that becomes a parameterised SQL WHERE."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from components.log.codec import to_utc_iso
+
+
+def _tuple_or_none(value: Any) -> tuple[Any, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return (value,)
+    return tuple(value)
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    """Which rows a page wants; one object so pages can pass it around and cache on it.
+
+    None means "no constraint". An empty `aspect_ratios` or `ids` matches nothing. `since` and
+    `until` take datetimes, dates or ISO text (naive = UTC); a bare date as `until` includes
+    that whole day.
+    """
+
+    text: str | None = None
+    status: str | None = None
+    since: datetime | date | str | None = None
+    until: datetime | date | str | None = None
+    aspect_ratios: tuple[str, ...] | None = None
+    raw: bool | None = None
+    backend: str | None = None
+    session_id: str | None = None
+    group_id: str | None = None
+    min_rating: int | None = None
+    ids: tuple[str, ...] | None = None
+    errors_only: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "aspect_ratios", _tuple_or_none(self.aspect_ratios))
+        object.__setattr__(self, "ids", _tuple_or_none(self.ids))
+
+    def where(self) -> tuple[str, list[Any]]:
+        """The SQL WHERE clause (may be empty) and its parameters; user text only as params."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        if self.text:
+            needle = self.text.casefold()
+            escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            clauses.append("casefold(prompt) LIKE ? ESCAPE '\\'")
+            params.append(f"%{escaped}%")
+        if self.status is not None:
+            clauses.append("status = ?")
+            params.append(self.status)
+        if self.errors_only:
+            clauses.append("status = 'error'")
+        if self.since is not None:
+            clauses.append("created_at >= ?")
+            params.append(to_utc_iso(self.since))
+        if self.until is not None:
+            if isinstance(self.until, date) and not isinstance(self.until, datetime):
+                clauses.append("created_at < ?")
+                params.append(to_utc_iso(self.until + timedelta(days=1)))
+            else:
+                clauses.append("created_at <= ?")
+                params.append(to_utc_iso(self.until))
+        if self.aspect_ratios is not None:
+            clauses.append("aspect_ratio IN (SELECT value FROM json_each(?))")
+            params.append(json.dumps(list(self.aspect_ratios)))
+        if self.raw is not None:
+            clauses.append("raw = ?")
+            params.append(int(bool(self.raw)))
+        for name in ("backend", "session_id", "group_id"):
+            value = getattr(self, name)
+            if value is not None:
+                clauses.append(f"{name} = ?")
+                params.append(value)
+        if self.min_rating is not None:
+            clauses.append("rating >= ?")
+            params.append(int(self.min_rating))
+        if self.ids is not None:
+            clauses.append("id IN (SELECT value FROM json_each(?))")
+            params.append(json.dumps(list(self.ids)))
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+_FILTER_FIELDS = frozenset(f.name for f in fields(LogFilter))
+
+
+def make_filter(filt: LogFilter | None, kwargs: dict[str, Any]) -> LogFilter:
+    unknown = sorted(set(kwargs) - _FILTER_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown filter(s): {', '.join(unknown)}")
+    base = filt or LogFilter()
+    if not kwargs:
+        return base
+    merged = {f: getattr(base, f) for f in _FILTER_FIELDS}
+    merged.update(kwargs)
+    return LogFilter(**merged)

@@ -1,0 +1,124 @@
+"""The comparison grid: column and row headers, and one same-sized cell per image.
+
+Every picture is letterboxed into one box shape for the whole sheet, so a grid mixing 21:9 and
+9:16 still lines up. Headers get their own row of columns, so a long label that wraps never
+pushes one picture lower than its neighbours.
+"""
+
+from __future__ import annotations
+
+import base64
+from types import SimpleNamespace
+
+import streamlit as st
+
+from components.compare.sheet import WRAP, Sheet, SheetCell
+from components.images import letterbox
+from components.ui import session
+from components.ui.compare import judge as compare_judge
+from components.ui.messages import error_box
+from components.ui.safe import md_escape
+
+BOX_LONG_SIDE = 512
+# The grid's container key names the comparison (st-key-cmp_grid_<group id>): a run's live
+# grid and its judging view share it, and tests tell a new run's cells from the last one's.
+GRID_KEY = "cmp_grid"
+STATUS_TEXT = {
+    "pending": ":material/hourglass_top: waiting for its result…",
+    "cancelled": ":material/cancel: cancelled before it started",
+    "missing": ":material/block: not run (cancelled)",
+}
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def _boxed(thumb_path: str | None, image_path: str | None, aspect: float) -> bytes | None:
+    """The cell picture: the thumbnail (or original) in the sheet's box. Files never change
+    under a path, so the path is a safe cache key."""
+    _, images = session.stores()
+    data = images.thumbnail_bytes(thumb_path) if thumb_path else None
+    if data is None and image_path:
+        data = images.read_bytes(image_path)
+    return letterbox.letterboxed_jpeg(data, aspect, BOX_LONG_SIDE)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _empty_box(aspect: float, kind: str) -> str:
+    """A placeholder as a tiny data URL rather than a media file: it is redrawn on every poll
+    of the live grid, and this way costs the browser no request and the server no file."""
+    colour = letterbox.FAILED if kind == "error" else letterbox.PENDING
+    box = letterbox.box_size(aspect, BOX_LONG_SIDE // 4)
+    jpeg = letterbox.to_jpeg(letterbox.placeholder(box, colour, cross=kind != "pending"), 70)
+    return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode()
+
+
+def _picture(cell: SheetCell, aspect: float, live: bool) -> None:
+    hidden = cell.nsfw and not st.session_state.get(f"cmp_reveal_{cell.row_id}")
+    data = None
+    if cell.has_image and not hidden:
+        if cell.data is not None:
+            data = letterbox.letterboxed_jpeg(cell.data, aspect, BOX_LONG_SIDE)
+        else:
+            data = _boxed(cell.thumb_path, cell.image_path, round(aspect, 4))
+    if data is not None:
+        # alt names the cell: a result is told apart from a placeholder by it (tests too).
+        st.image(data, width="stretch", alt=f"result {cell.label}")
+        return
+    kind = "error" if cell.status == "error" else "pending" if cell.status == "pending" else "x"
+    st.image(_empty_box(round(aspect, 4), kind), width="stretch", alt=cell.status)
+    if hidden and cell.has_image:
+        st.caption(":material/visibility_off: Flagged NSFW by the provider's checker.")
+        if not live:
+            st.button("Reveal", key=f"cmp_reveal_btn_{cell.row_id}", on_click=_reveal, args=(cell,))
+
+
+def _reveal(cell: SheetCell) -> None:
+    st.session_state[f"cmp_reveal_{cell.row_id}"] = True
+
+
+def _cell(cell: SheetCell, aspect: float, live: bool) -> None:
+    with st.container(border=True, key=f"cmp_cell_{cell.row}_{cell.col}"):
+        _picture(cell, aspect, live)
+        if cell.status == "ok":
+            st.caption(md_escape(cell.facts))
+        elif cell.status == "error":
+            st.caption(md_escape(cell.facts))
+            error = SimpleNamespace(
+                error_type=cell.error_type or "error",
+                message=cell.error_message or "The request failed.",
+                request_id=cell.request_id,
+                attempts=None,
+                hint=None,
+            )
+            error_box(error, compact=True)
+        else:
+            st.caption(STATUS_TEXT.get(cell.status, ""))
+        if not live and cell.row_id and cell.status in ("ok", "error"):
+            compare_judge.cell_controls(cell)
+
+
+def render(sheet: Sheet, *, live: bool, key: str) -> None:
+    """Draw the sheet; `live` drops the judging controls (the grid is still filling).
+    `key` names the comparison (its group id, or the picked rows)."""
+    aspect = sheet.box_aspect()
+    offset = 1 if sheet.two_d else 0
+    slots = len(sheet.x_labels) if sheet.two_d else min(WRAP, max(1, len(sheet.x_labels)))
+    weights = [0.8] * offset + [1.0] * slots
+    with st.container(key=f"{GRID_KEY}_{key}"):
+        for index, (row_header, cols, grid_row) in enumerate(sheet.display_rows()):
+            if not sheet.two_d or index == 0:
+                header = st.columns(weights, vertical_alignment="bottom")
+                if sheet.two_d and sheet.y_title:
+                    header[0].caption(md_escape(f"{sheet.y_title} ↓ · {sheet.x_title} →"))
+                for slot, col in enumerate(cols):
+                    header[slot + offset].markdown(f"**{md_escape(sheet.x_labels[col])}**")
+            line = st.columns(weights)
+            if row_header is not None:
+                line[0].markdown(f"**{md_escape(row_header)}**")
+            for slot, col in enumerate(cols):
+                with line[slot + offset]:
+                    cell = sheet.cells.get((grid_row, col)) or SheetCell(grid_row, col, "missing")
+                    _cell(cell, aspect, live)
+            if not live and sheet.two_d:
+                compare_judge.winner_picker(sheet, grid_row, key)
+        if not live and not sheet.two_d:
+            compare_judge.winner_picker(sheet, 0, key)

@@ -1,0 +1,227 @@
+"""Sending a comparison and following it: cost guard, Run, the live grid, Cancel, hand-offs.
+
+A run is one runner batch with one group_id. While it is in flight a fragment polls it and
+fills each cell the moment its outcome lands; once it is done the page shows the group as the
+log holds it, which is also exactly what "reopen" shows later.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from dataclasses import dataclass
+
+import streamlit as st
+
+from components.compare.plan import Plan, PlanError
+from components.compare.sheet import sheet_from_run
+from components.runner import Job, Run
+from components.ui import handoff, session
+from components.ui.compare import grid as compare_grid
+from components.ui.compare import setup as compare_setup
+from components.ui.safe import md_escape
+
+LIVE_STATE = "cmp_live"
+VIEW_STATE = "cmp_view"
+ERRORS_STATE = "cmp_errors"
+MAX_PICKED = 4
+# How often the live grid looks for new results (a Streamlit fragment timer in the browser).
+POLL_S = 0.25
+
+
+@dataclass
+class LiveCompare:
+    plan: Plan
+    jobs: list[Job]
+    run: Run
+    group_id: str
+    announced: bool = False
+    shown: int | None = None  # outcomes drawn by the live grid so far (None: not drawn yet)
+
+
+@dataclass(frozen=True)
+class View:
+    """What the results area shows: a group (a run, fresh or reopened) or hand-picked rows."""
+
+    group_id: str | None = None
+    ids: tuple[str, ...] = ()
+    from_log: bool = True  # False only for the run just sent from this page
+
+    @property
+    def key(self) -> str:
+        return self.group_id or "ids_" + "_".join(i[:8] for i in self.ids)
+
+
+def live() -> LiveCompare | None:
+    return st.session_state.get(LIVE_STATE)
+
+
+def plan_shown() -> Plan | None:
+    """The plan behind the view, when the view is the run made here (its headers name the
+    cells that were cancelled and so never reached the log)."""
+    current, view = live(), st.session_state.get(VIEW_STATE)
+    if current is not None and view is not None and view.group_id == current.group_id:
+        return current.plan
+    return None
+
+
+def busy() -> bool:
+    current = live()
+    return current is not None and not current.run.finished
+
+
+def show_group(group_id: str | None) -> None:
+    if group_id:
+        st.session_state[VIEW_STATE] = View(group_id=group_id)
+        st.session_state[ERRORS_STATE] = []
+
+
+def show_ids(ids: list[str]) -> None:
+    st.session_state[VIEW_STATE] = View(ids=tuple(ids[:MAX_PICKED]))
+    st.session_state[ERRORS_STATE] = []
+
+
+def take_handoffs() -> None:
+    """From the Session log: a group to reopen, or rows to put side by side (no request)."""
+    group = handoff.take(handoff.COMPARE_GROUP)
+    ids = handoff.take(handoff.COMPARE_IDS)
+    if ids:
+        show_ids(list(ids))
+        if len(ids) > MAX_PICKED:
+            st.session_state[ERRORS_STATE] = [f"Showing the first {MAX_PICKED} of {len(ids)}."]
+    if group:
+        show_group(group)
+    if group or ids:
+        st.session_state[compare_setup.K_MODE] = "log"
+
+
+# --------------------------------------------------------------------------- sending
+
+
+def _confirm_key(plan: Plan) -> str:
+    # The count is in the key: confirming 12 images does not carry over to 24.
+    return f"cmp_confirm_{plan.count}"
+
+
+def _submit(mode: str) -> None:
+    """Run callback: build with real random seeds, validate every cell, send all at once."""
+    st.session_state[ERRORS_STATE] = []
+    try:
+        plan = compare_setup.build_plan(mode, random.Random())
+    except PlanError as exc:
+        st.session_state[ERRORS_STATE] = [str(exc)]
+        return
+    problems = plan.problems()
+    if plan.needs_confirmation and not st.session_state.get(_confirm_key(plan)):
+        problems.append(f"Confirm the {plan.count} images first.")
+    if problems or busy():
+        st.session_state[ERRORS_STATE] = problems or ["A comparison is still running."]
+        return
+    group_id = uuid.uuid4().hex
+    jobs = plan.jobs(group_id)
+    run = session.runner().submit(jobs)
+    st.session_state[LIVE_STATE] = LiveCompare(plan, jobs, run, group_id)
+    st.session_state[VIEW_STATE] = View(group_id=group_id, from_log=False)
+    st.session_state.pop(_confirm_key(plan), None)
+
+
+def cost_line(plan: Plan, offline: bool) -> str:
+    images = f"{plan.count} image{'s' if plan.count != 1 else ''}"
+    if offline:
+        return f"{images} · offline demo: no credits used"
+    # A bare $ would start LaTeX in Streamlit markdown.
+    return f"{images} · estimated \\${plan.cost_usd:.2f} at the list price of \\$0.06 per image"
+
+
+def run_controls(mode: str) -> None:
+    """Count and cost, the confirmation above the limit, the Run button and what blocks it."""
+    try:
+        plan: Plan | None = compare_setup.build_plan(mode)
+        problems = plan.problems()
+    except PlanError as exc:
+        plan, problems = None, [str(exc)]
+    confirmed = True
+    cols = st.columns([2, 5], vertical_alignment="center")
+    with cols[1]:
+        if plan is not None:
+            st.markdown(f"**{cost_line(plan, session.backend().offline)}**")
+            if plan.needs_confirmation:
+                confirmed = st.checkbox(
+                    f"Yes, send {plan.count} requests at once (more than 8)",
+                    key=_confirm_key(plan),
+                )
+        for problem in problems:
+            st.caption(f":material/info: {md_escape(problem)}")
+    cols[0].button(
+        "Run comparison",
+        type="primary",
+        icon=":material/grid_view:",
+        on_click=_submit,
+        args=(mode,),
+        disabled=busy() or bool(problems) or not confirmed,
+        width="stretch",
+        key="cmp_run",
+    )
+    for error in st.session_state.get(ERRORS_STATE) or []:
+        st.error(md_escape(error), icon=":material/error:")
+
+
+# --------------------------------------------------------------------------- following
+
+
+def _cancel(current: LiveCompare) -> None:
+    stopped = current.run.cancel()
+    st.toast(f"Cancelled {stopped} request(s) not yet started.", icon=":material/cancel:")
+
+
+@st.fragment(run_every=POLL_S)
+def _follow(current: LiveCompare) -> None:
+    """Polls the run: each cell fills when its outcome lands. The grid is drawn complete
+    here first; the full rerun that swaps in the judging view comes on the next tick, so the
+    last picture never waits for the (heavier) judging page."""
+    if current.run.finished and current.shown == len(current.jobs):
+        st.rerun()
+    outcomes = current.run.outcomes
+    # Cancelled cells count as drawn: they never get an outcome.
+    current.shown = len(outcomes) + len(current.run.cancelled)
+    total = len(current.jobs)
+    elapsed = time.perf_counter() - current.run.started
+    cols = st.columns([6, 1], vertical_alignment="center")
+    cols[0].progress(
+        len(outcomes) / total,
+        text=f"Running: {len(outcomes)} of {total} done · {elapsed:.1f} s",
+    )
+    cols[1].button(
+        "Cancel",
+        icon=":material/cancel:",
+        key="cmp_cancel",
+        on_click=_cancel,
+        args=(current,),
+        help="Stop the requests not yet started; running ones finish and are kept.",
+        width="stretch",
+    )
+    sheet = sheet_from_run(
+        current.plan, current.jobs, outcomes, current.run.cancelled, current.group_id
+    )
+    compare_grid.render(sheet, live=True, key=current.group_id)
+
+
+def follow_or_announce() -> bool:
+    """True while a run is in flight (and drawn); otherwise announce a finished one once."""
+    current = live()
+    if current is None:
+        return False
+    if not current.run.finished or current.shown != len(current.jobs):
+        _follow(current)
+        return True
+    if not current.announced:
+        current.announced = True
+        outcomes = list(current.run.outcomes.values())
+        ok = sum(o.ok for o in outcomes)
+        last = max((o.finished for o in outcomes), default=current.run.started)
+        st.toast(
+            f"{ok} of {len(current.jobs)} images in {last - current.run.started:.1f} s",
+            icon=":material/check_circle:",
+        )
+    return False

@@ -1,0 +1,93 @@
+"""A finished comparison: title, what every cell shares, the optional wipe, the grid with its
+judging controls, and the two exports."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import streamlit as st
+
+from components.compare.export import contact_sheet, export_zip
+from components.compare.plan import Plan
+from components.compare.sheet import (
+    MODE_TITLES,
+    Sheet,
+    common_text,
+    fill_headers,
+    sheet_from_rows,
+)
+from components.ui import session
+from components.ui.compare import grid as compare_grid
+from components.ui.compare import wipe as compare_wipe
+from components.ui.compare.run import View
+from components.ui.safe import md_escape, shorten
+
+
+def _downloads(sheet: Sheet) -> None:
+    _, images = session.stores()
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    cols = st.columns(2)
+    # Built only when clicked: a ZIP of originals is megabytes the page should not carry.
+    cols[0].download_button(
+        "Contact sheet (PNG)",
+        data=lambda: contact_sheet(sheet, images),
+        file_name=f"compare-{stamp}.png",
+        mime="image/png",
+        icon=":material/grid_on:",
+        on_click="ignore",
+        key="cmp_dl_sheet",
+        width="stretch",
+        help="The grid with its headers, seeds, times and ratings in one image",
+    )
+    cols[1].download_button(
+        "ZIP: originals + metadata",
+        data=lambda: export_zip(sheet, images),
+        file_name=f"compare-{stamp}.zip",
+        mime="application/zip",
+        icon=":material/folder_zip:",
+        on_click="ignore",
+        key="cmp_dl_zip",
+        width="stretch",
+        help="Original files (parameters embedded), metadata.json, metadata.csv and the "
+        "contact sheet",
+    )
+
+
+def render(sheet: Sheet, view_key: str, *, reopened: bool) -> None:
+    mode = MODE_TITLES.get(sheet.mode, sheet.mode)
+    head, exports = st.columns([3, 2], vertical_alignment="bottom")
+    with head:
+        st.subheader(md_escape(f"{mode} · {shorten(sheet.title, 90)}"), anchor=False)
+        facts = [common_text(sheet)]
+        if reopened:
+            facts.append("from the log: no new requests")
+        st.caption(md_escape(" · ".join(f for f in facts if f)))
+    with exports:
+        _downloads(sheet)
+    pictures = sheet.images()
+    pair = len(pictures) == 2 and all(c.image_path for c in pictures)
+    if pair and st.toggle(
+        "Wipe overlay", key="cmp_wipe", help="Stack the two images and drag a handle between them"
+    ):
+        compare_wipe.wipe(pictures[0], pictures[1], sheet.box_aspect())
+    compare_grid.render(sheet, live=False, key=view_key)
+
+
+def show(view: View | None, plan: Plan | None = None) -> None:
+    """The current view from the log: a group as it was laid out, or hand-picked rows."""
+    if view is None:
+        st.caption(
+            "Results appear here, cell by cell as they arrive. Every run is kept in the "
+            "Session log as one group and can be reopened from “From the log”."
+        )
+        return
+    log = session.stores()[0]
+    by_group = view.group_id is not None
+    frame = log.query(group_id=view.group_id) if by_group else log.query(ids=list(view.ids))
+    if frame.empty:
+        st.info("This comparison is no longer in the log.", icon=":material/info:")
+        return
+    sheet = sheet_from_rows(frame, order=None if by_group else view.ids)
+    if plan is not None:
+        fill_headers(sheet, plan.x_labels, plan.y_labels)
+    render(sheet, view.key, reopened=view.from_log)

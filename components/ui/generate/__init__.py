@@ -1,0 +1,1 @@
+"""The Generate page's pieces: results of this session's runs, drawn as cards."""

@@ -1,0 +1,165 @@
+"""Generate page results: the run in flight (polled) and earlier runs of this session."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+
+import streamlit as st
+
+from components.api.contract import GenerationRequest
+from components.api.snippets import curl_snippet, python_snippet
+from components.runner import Job, Outcome, Run
+from components.ui import session
+from components.ui.image_card import CardImage, image_card
+from components.ui.messages import error_box
+from components.ui.safe import md_escape, shorten
+
+RUNS_STATE = "gen_runs"
+MAX_RUNS = 8  # results kept on the page per session; everything stays in the log anyway
+
+
+@dataclass
+class GenEntry:
+    run: Run
+    job: Job
+    body: dict
+    backend: str
+    api_base: str
+    submitted: float = field(default_factory=time.time)
+
+
+def entries() -> list[GenEntry]:
+    return st.session_state.setdefault(RUNS_STATE, [])
+
+
+def submit(request: GenerationRequest) -> GenEntry:
+    info = session.backend()
+    job = Job(request)
+    run = session.runner().submit([job])
+    api_base = session.settings().base_url
+    entry = GenEntry(run, job, request.to_body(), info.name, api_base)
+    history = entries()
+    history.insert(0, entry)
+    del history[MAX_RUNS:]
+    return entry
+
+
+def cards_for(outcome: Outcome) -> list[CardImage]:
+    result = outcome.result
+    if result is None:
+        return []
+    params = {"model": result.model, **result.request.to_params()}
+    cards = []
+    for index, image in enumerate(result.images):
+        stored = outcome.stored[index] if index < len(outcome.stored) else None
+        cards.append(
+            CardImage(
+                key=f"{outcome.job.id}_{index}",
+                row_id=outcome.job.id,
+                index=index,
+                params=params,
+                seed=result.seed,
+                width=image.width,
+                height=image.height,
+                seconds=result.total_s,
+                nsfw=image.nsfw,
+                path=stored.path if stored else None,
+                thumb_path=stored.thumb_path if stored else None,
+                data=None if stored else image.data,
+            )
+        )
+    return cards
+
+
+def _summary(entry: GenEntry, outcome: Outcome | None) -> str:
+    req = entry.job.request
+    parts = [f"“{shorten(req.prompt, 70)}”", req.aspect_ratio, f"{req.num_images} image(s)"]
+    if req.raw:
+        parts.append("raw")
+    if outcome is not None:
+        parts.append(f"{outcome.elapsed_s:.1f} s")
+        if outcome.result and outcome.result.credits_used is not None:
+            credits = outcome.result.credits_used
+            parts.append(f"{credits:,.0f} credits (${outcome.result.cost_usd:.3f})")
+        elif entry.backend == "offline":
+            parts.append("offline: no credits used")
+    return md_escape(" · ".join(parts))
+
+
+def request_view(entry: GenEntry) -> None:
+    # Drawn only when opened: code blocks pull in a large highlighter script on first use.
+    box = st.expander(
+        "Show request", icon=":material/code:", key=f"req_{entry.job.id}", on_change="rerun"
+    )
+    if not box.open:
+        return
+    with box:
+        st.caption(
+            "The exact JSON body sent, and ready-to-run snippets. Replace the placeholder with "
+            "your key; the snippets call the API at the base URL set in Settings."
+        )
+        tabs = st.tabs(["JSON body", "curl", "Python"])
+        tabs[0].code(json.dumps(entry.body, indent=2, ensure_ascii=False), language="json")
+        tabs[1].code(curl_snippet(entry.body, entry.api_base), language="bash")
+        tabs[2].code(python_snippet(entry.body, entry.api_base), language="python")
+
+
+def _grid(entry: GenEntry, outcome: Outcome) -> None:
+    if outcome.error is not None:
+        error_box(outcome.error)
+        return
+    if outcome.storage_error:
+        st.warning(md_escape(outcome.storage_error), icon=":material/warning:")
+    cards = cards_for(outcome)
+    cols = st.columns(min(4, max(2, len(cards))))
+    for i, card in enumerate(cards):
+        with cols[i % len(cols)]:
+            image_card(card)
+
+
+def render_entry(entry: GenEntry, *, latest: bool) -> None:
+    outcome = entry.run.outcomes.get(entry.job.id)
+    st.markdown(f"**{_summary(entry, outcome)}**" if latest else _summary(entry, outcome))
+    if outcome is not None:
+        _grid(entry, outcome)
+    request_view(entry)
+
+
+@st.fragment(run_every=0.25)
+def _live(entry: GenEntry) -> None:
+    """Polls the run in flight; a full rerun once it lands draws the final cards."""
+    if entry.run.finished:
+        st.rerun()
+    n = entry.job.request.num_images
+    elapsed = time.perf_counter() - entry.run.started
+    where = "offline demo backend" if entry.backend == "offline" else "FLUX 1.1 [pro] Ultra"
+    with st.status(f"Generating {n} image(s) on {where}… {elapsed:.1f} s", state="running"):
+        st.caption(md_escape(shorten(entry.job.request.prompt, 200)))
+
+
+def render_all() -> None:
+    history = entries()
+    if not history:
+        st.caption("Results appear here. Every request is also kept in the Session log.")
+        return
+    first = history[0]
+    if not first.run.finished:
+        _live(first)
+    else:
+        outcome = first.run.outcomes.get(first.job.id)
+        if (
+            outcome is not None
+            and outcome.ok
+            and st.session_state.get("gen_toasted") != first.job.id
+        ):
+            st.session_state["gen_toasted"] = first.job.id
+            st.toast(f"Done in {outcome.elapsed_s:.1f} s", icon=":material/check_circle:")
+        render_entry(first, latest=True)
+    if len(history) > 1:
+        st.divider()
+        st.caption("Earlier in this session")
+        for entry in history[1:]:
+            if entry.run.finished:
+                render_entry(entry, latest=False)

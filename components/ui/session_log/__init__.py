@@ -1,0 +1,1 @@
+"""The Session log page's pieces: data access, filters, table, detail, actions, transfer."""

@@ -1,0 +1,133 @@
+"""What a user does with selected log rows: reuse one in Generate, compare a few, delete some.
+
+Leaving the page goes through `handoff` (st.switch_page is called when a button returns True,
+never inside a callback). Deleting takes two clicks: the first names what will go, the second
+removes the rows and then their image files.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from components.log.rows import file_paths, rerun_request, row_dict, usable_seed
+from components.ui import handoff
+from components.ui.session_log import data as log_data
+
+PENDING_DELETE = "log_delete_pending"  # ids waiting for the confirming click
+FLASH = "log_flash"  # a message for the next run (the page reruns after a deletion)
+COMPARE_MIN, COMPARE_MAX = 2, 4
+
+
+def flash(message: str) -> None:
+    st.session_state[FLASH] = message
+
+
+def show_flash() -> None:
+    if message := st.session_state.pop(FLASH, None):
+        st.success(message, icon=":material/check_circle:")
+
+
+def row_actions(row: dict[str, Any]) -> None:
+    """Reuse one row: everything, only its seed, or the comparison it belonged to."""
+    seed = usable_seed(row)
+    cols = st.columns(3)
+    if cols[0].button(
+        "Re-run in Generate",
+        type="primary",
+        icon=":material/replay:",
+        key="log_rerun",
+        width="stretch",
+        help="Open Generate with this prompt, seed and every parameter filled in; "
+        "one click on Generate sends it",
+    ):
+        handoff.to_generate(rerun_request(row))
+    if cols[1].button(
+        "Reuse seed",
+        icon=":material/casino:",
+        key="log_seed",
+        width="stretch",
+        disabled=seed is None,
+        help="Only the seed goes to Generate; the form keeps the rest"
+        if seed
+        else "No seed was reported for this request",
+    ):
+        handoff.to_generate_seed(seed)
+    group = row.get("group_id")
+    if cols[2].button(
+        "Open comparison group",
+        icon=":material/compare:",
+        key="log_group",
+        width="stretch",
+        disabled=not group,
+        help="Show the group this request was sent with, side by side"
+        if group
+        else "This request was not part of a comparison",
+    ):
+        handoff.to_compare(group_id=group)
+
+
+def _ask_delete(ids: list[str]) -> None:
+    st.session_state[PENDING_DELETE] = list(ids)
+
+
+def _cancel_delete() -> None:
+    st.session_state.pop(PENDING_DELETE, None)
+
+
+def selection_bar(ids: list[str]) -> None:
+    """Compare and delete for any selection (ids, so a shifted page cannot change the target)."""
+    count = len(ids)
+    info, compare, delete = st.columns([4, 3, 3], vertical_alignment="center")
+    info.caption(f"{count} row{'s' if count != 1 else ''} selected")
+    fits = COMPARE_MIN <= count <= COMPARE_MAX
+    if compare.button(
+        f"Compare {count} side by side" if fits else "Compare side by side",
+        icon=":material/view_column:",
+        key="log_compare",
+        width="stretch",
+        disabled=not fits,
+        help=f"Select {COMPARE_MIN} to {COMPARE_MAX} rows to compare them",
+    ):
+        handoff.to_compare(ids=ids)
+    delete.button(
+        f"Delete {count} row{'s' if count != 1 else ''}…",
+        icon=":material/delete:",
+        key="log_delete",
+        width="stretch",
+        on_click=_ask_delete,
+        args=(ids,),
+    )
+
+
+def delete_confirmation() -> bool:
+    """The second click. Returns True while a deletion waits, so the page can hold other
+    actions back. Rows go first, then their files: a crash in between leaves stray files (which
+    cost disk), never rows pointing at nothing."""
+    ids = st.session_state.get(PENDING_DELETE)
+    if not ids:
+        return False
+    log, images = log_data.stores()
+    rows = log.query(ids=tuple(ids), columns=["id", "image_paths", "thumb_paths"])
+    files = len({p for p in rows["image_paths"].explode().dropna()})
+    with st.container(border=True):
+        st.warning(
+            f"Delete {len(rows)} row(s) and their {files} image file(s)? This cannot be undone.",
+            icon=":material/delete_forever:",
+        )
+        yes, no, _ = st.columns([2, 2, 6])
+        if yes.button("Delete for good", type="primary", key="log_delete_yes", width="stretch"):
+            gone = log.delete(list(ids))
+            removed = images.delete(file_paths(gone))
+            _cancel_delete()
+            flash(f"Deleted {len(gone)} row(s) and {removed} file(s) (originals and thumbnails).")
+            st.rerun()
+        no.button("Cancel", key="log_delete_no", on_click=_cancel_delete, width="stretch")
+    return True
+
+
+def selected_rows(page: pd.DataFrame, ids: list[str]) -> list[dict[str, Any]]:
+    chosen = page[page["id"].isin(ids)]
+    return [row_dict(r) for _, r in chosen.iterrows()]

@@ -1,0 +1,150 @@
+"""The Session log's filter bar: widgets in, one LogFilter out (applied in SQL, never in pandas).
+
+Every widget has a `log_f_` key so the filters survive a trip to another page and back, and so
+"Clear filters" can reset them all at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date, datetime, time, timedelta, tzinfo
+
+import pandas as pd
+import streamlit as st
+
+from components.api.contract import ASPECT_RATIOS
+from components.log.store import LogFilter, LogFingerprint, LogStore
+from components.ui import session
+from components.ui.safe import shorten
+from components.ui.session_log import data as log_data
+
+PREFIX = "log_f_"
+STATUS = {"ok": "Succeeded", "error": "Failed"}
+SCOPE = {"all": "All", "mine": "This session"}
+WHEN = {
+    "any": "Any time",
+    "1h": "Last hour",
+    "24h": "Last 24 hours",
+    "7d": "Last 7 days",
+    "30d": "Last 30 days",
+    "dates": "Pick dates…",
+}
+SPANS = {"1h": timedelta(hours=1), "24h": timedelta(days=1), "7d": timedelta(days=7)}
+SPANS["30d"] = timedelta(days=30)
+MODE = {False: "Standard", True: "Raw"}
+BACKENDS = {"offline": "Offline demo", "aimlapi": "AI/ML API"}
+RATINGS = {0: "Any rating", 1: "★ or more", 2: "★★ or more", 3: "★★★ or more"}
+RATINGS |= {4: "★★★★ or more", 5: "★★★★★"}
+
+
+def time_window(
+    when: str, now: datetime, dates: tuple[date, ...] | None, tz: tzinfo
+) -> tuple[datetime | None, datetime | None]:
+    """(since, until) for a preset or a picked day range; picked days are the user's local
+    days (a day in Tokyo is not a UTC day), the last one included whole."""
+    if when in SPANS:
+        return now - SPANS[when], None
+    if when != "dates" or not dates:
+        return None, None
+    first = datetime.combine(dates[0], time(), tz)
+    last = datetime.combine(dates[-1], time(), tz) + timedelta(days=1, microseconds=-1)
+    return first, last
+
+
+def _group_label(groups: pd.DataFrame, tz: tzinfo):
+    labels = {
+        row.group_id: f"{row.created_at.astimezone(tz):%d %b %H:%M} · "
+        f"{shorten(row.prompt or '', 40)} · {row.count} requests"
+        for row in groups.itertuples()
+    }
+    return lambda gid: labels.get(gid, str(gid)) if gid else "Any group"
+
+
+def clear() -> None:
+    for key in [k for k in st.session_state if str(k).startswith(PREFIX)]:
+        del st.session_state[key]
+
+
+def active(filt: LogFilter) -> bool:
+    return filt != LogFilter()
+
+
+def view_key() -> str:
+    """Names the filter settings, not the filter: "last hour" keeps its key as time passes, so
+    a table selection is not dropped every minute."""
+    state = sorted(
+        (str(k), repr(v)) for k, v in st.session_state.items() if str(k).startswith(PREFIX)
+    )
+    return hashlib.sha1(repr(state).encode()).hexdigest()[:12]
+
+
+def filter_bar(log: LogStore, fp: LogFingerprint) -> LogFilter:
+    tz = log_data.local_tz()
+    with st.container(border=True):
+        top = st.columns([4, 3, 3, 3], vertical_alignment="bottom")
+        text = top[0].text_input(
+            "Prompt contains",
+            key=f"{PREFIX}text",
+            placeholder="e.g. lighthouse",
+            icon=":material/search:",
+        )
+        status = top[1].segmented_control(
+            "Status", list(STATUS), format_func=STATUS.get, key=f"{PREFIX}status"
+        )
+        scope = top[2].segmented_control(
+            "Browser sessions",
+            list(SCOPE),
+            format_func=SCOPE.get,
+            default="all",
+            required=True,
+            key=f"{PREFIX}scope",
+            help="This session: only what was generated in this browser tab's session.",
+        )
+        when = top[3].selectbox("When", list(WHEN), format_func=WHEN.get, key=f"{PREFIX}when")
+        dates = None
+        if when == "dates":
+            today = datetime.now(tz).date()
+            dates = top[3].date_input(
+                "Days", value=(today - timedelta(days=6), today), key=f"{PREFIX}dates"
+            )
+        bottom = st.columns([4, 3, 3, 3], vertical_alignment="bottom")
+        ratios = bottom[0].multiselect(
+            "Aspect ratio", ASPECT_RATIOS, key=f"{PREFIX}ratios", placeholder="Any"
+        )
+        raw = bottom[1].segmented_control(
+            "Mode", list(MODE), format_func=MODE.get, key=f"{PREFIX}raw"
+        )
+        backend = bottom[2].segmented_control(
+            "Backend", list(BACKENDS), format_func=BACKENDS.get, key=f"{PREFIX}backend"
+        )
+        rating = bottom[3].selectbox(
+            "Rating", list(RATINGS), format_func=RATINGS.get, key=f"{PREFIX}rating"
+        )
+        mine = session.session_id() if scope == "mine" else None
+        found = log_data.groups(log, str(log.path), mine, fp)
+        group_col, clear_col = st.columns([10, 3], vertical_alignment="bottom")
+        group = group_col.selectbox(
+            "Comparison group",
+            ["", *found["group_id"].tolist()],  # "" not None: no pointless clear button
+            format_func=_group_label(found, tz),
+            key=f"{PREFIX}group",
+            help="Requests sent together from Compare, newest group first.",
+        )
+        clear_col.button(
+            "Clear filters", icon=":material/filter_alt_off:", on_click=clear, width="stretch"
+        )
+    # Whole minutes: "last hour" stays one cacheable filter for a minute, not one per rerun.
+    now = datetime.now(tz).replace(second=0, microsecond=0)
+    since, until = time_window(when, now, tuple(dates or ()), tz)
+    return LogFilter(
+        text=text.strip() or None,
+        status=status,
+        since=since,
+        until=until,
+        aspect_ratios=tuple(ratios) or None,
+        raw=raw,
+        backend=backend,
+        session_id=mine,
+        group_id=group or None,
+        min_rating=rating or None,
+    )

@@ -1,0 +1,1 @@
+"""The Settings page's pieces: key, limits, connection check, data folder."""

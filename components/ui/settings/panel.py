@@ -1,0 +1,159 @@
+"""Settings sections. The key lives only in this browser session's memory: never on disk."""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+import streamlit as st
+
+from components.api.errors import (
+    APIConnectionError,
+    APITimeoutError,
+    AuthenticationError,
+    FluxError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from components.config import data_dir
+from components.images.store import ImageStore
+from components.log.store import LogStore
+from components.ui import session
+from components.ui.safe import md_escape
+
+KEY_INPUT = "settings_key_input"
+
+
+def _save_key() -> None:
+    typed = (st.session_state.get(KEY_INPUT) or "").strip()
+    st.session_state[KEY_INPUT] = ""  # the widget must not carry the key back to the page
+    if typed:
+        session.set_session_key(typed)
+        st.session_state["settings_flash"] = "Key saved for this browser session only."
+
+
+def _forget_key() -> None:
+    session.set_session_key(None)
+    st.session_state["settings_flash"] = "Key forgotten."
+
+
+def key_section() -> None:
+    key, source = session.api_key()
+    if key:
+        st.success(
+            f"Using a key from {md_escape(source)}: {session.masked(key)}", icon=":material/key:"
+        )
+    else:
+        st.info(
+            "No key yet: the app runs on the offline demo backend. Paste an AI/ML API key to "
+            "generate with FLUX 1.1 [pro] Ultra.",
+            icon=":material/key_off:",
+        )
+    cols = st.columns([4, 1, 1], vertical_alignment="bottom")
+    cols[0].text_input(
+        "API key",
+        type="password",
+        key=KEY_INPUT,
+        placeholder="Paste a key; it stays in this browser session's memory only",
+        autocomplete="off",
+    )
+    cols[1].button("Use key", on_click=_save_key, width="stretch", type="primary")
+    cols[2].button(
+        "Forget",
+        on_click=_forget_key,
+        width="stretch",
+        disabled=source != "this browser session",
+    )
+    if flash := st.session_state.pop("settings_flash", None):
+        st.toast(flash, icon=":material/key:")
+    st.caption(
+        "A key can also come from the `AIMLAPI_API_KEY` environment variable or from "
+        "`.streamlit/secrets.toml` (see `secrets.toml.example`). A typed key wins over both."
+    )
+    if key:
+        st.toggle(
+            "Use the offline demo backend anyway",
+            value=session.settings().force_offline,
+            key="settings_force_offline",
+            on_change=lambda: session.update_settings(
+                force_offline=st.session_state["settings_force_offline"]
+            ),
+            help="Handy for rehearsing a demo without spending credits.",
+        )
+
+
+def limits_form() -> None:
+    conf = session.settings()
+    with st.form("settings_limits", border=True):
+        base = st.text_input(
+            "Base URL", value=conf.base_url, help="Default https://api.aimlapi.com"
+        )
+        cols = st.columns(4)
+        timeout = cols[0].number_input(
+            "Request timeout (s)", 5.0, 600.0, float(conf.timeout), step=5.0
+        )
+        retries = cols[1].number_input("Retries", 0, 6, int(conf.retries))
+        concurrency = cols[2].number_input("Concurrency limit", 1, 16, int(conf.concurrency))
+        latency = cols[3].number_input(
+            "Offline latency (s)", 0.0, 30.0, float(conf.offline_latency), step=0.5
+        )
+        if st.form_submit_button("Save settings", type="primary"):
+            parsed = urlparse(base.strip())
+            if parsed.scheme not in ("http", "https") or not parsed.netloc:
+                st.error("Base URL must start with http:// or https:// and name a host.")
+                return
+            session.update_settings(
+                base_url=base.strip().rstrip("/"),
+                timeout=float(timeout),
+                retries=int(retries),
+                concurrency=int(concurrency),
+                offline_latency=float(latency),
+            )
+            st.success("Saved for this browser session.", icon=":material/check:")
+
+
+def connection_check() -> None:
+    info = session.backend()
+    if not st.button("Test connection", icon=":material/network_check:"):
+        return
+    with st.spinner("Asking the balance endpoint…"):
+        try:
+            bal = session.make_client().balance()
+        except AuthenticationError:
+            st.error("The key was refused (401). Check it and paste it again.")
+            return
+        except PermissionDeniedError as exc:
+            st.error(f"The key works but is not allowed (403): {md_escape(exc.provider_message)}")
+            return
+        except NotFoundError:
+            st.error(f"{md_escape(info.base_url)} has no balance endpoint: check the base URL.")
+            return
+        except (APIConnectionError, APITimeoutError):
+            st.error(f"{md_escape(info.base_url)} could not be reached.")
+            return
+        except FluxError as exc:
+            st.error(md_escape(exc.message))
+            return
+    where = "offline demo backend" if info.offline else md_escape(info.base_url)
+    st.success(f"Connected to {where}. Balance: \\${bal.current_balance:,.2f} {bal.currency}.")
+    session.balance(fresh=True)
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"
+
+
+def data_folder(stores: tuple[LogStore, ImageStore]) -> None:
+    log_store, images = stores
+    usage = images.disk_usage()
+    st.markdown(f"Location: `{data_dir()}`")
+    cols = st.columns(3)
+    cols[0].metric("Log rows", f"{log_store.count():,}")
+    cols[1].metric("Originals", _size(usage.get("images_bytes", 0)))
+    cols[2].metric("Thumbnails", _size(usage.get("thumbs_bytes", 0)))
+    if st.button("Clear thumbnails", icon=":material/delete_sweep:"):
+        removed = images.clear_thumbnails()
+        st.success(f"Removed {removed} thumbnails; they are rebuilt from the originals on demand.")

@@ -1,0 +1,207 @@
+"""The Compare page under streamlit.testing's AppTest: no browser, the real offline backend,
+a real log in a temporary data folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from components.api.client import FluxClient
+from components.api.contract import GenerationRequest
+from components.compare.plan import parse_label, seeds_plan
+from components.config import db_path
+from components.images.store import ImageStore
+from components.log.store import LogStore
+from components.offline.server import OfflineBackend
+from components.runner import Runner
+from components.ui import handoff
+
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "compare.py")
+
+
+@pytest.fixture
+def data(tmp_path, monkeypatch):
+    monkeypatch.setenv("FLUX_STUDIO_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("FLUX_STUDIO_OFFLINE_LATENCY", "0")
+    monkeypatch.delenv("AIMLAPI_API_KEY", raising=False)
+    monkeypatch.delenv("AIMLAPI_BASE_URL", raising=False)
+    return tmp_path
+
+
+def page() -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=30)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def texts(at: AppTest) -> list[str]:
+    return [m.value for m in at.markdown] + [c.value for c in at.caption]
+
+
+def finish_run(at: AppTest) -> None:
+    """The fragment polls in a browser; here: wait for the run, then rerun twice (the live
+    grid draws the last cells, then the judging view replaces it)."""
+    assert at.session_state["cmp_live"].run.wait(30)
+    at.run()
+    at.run()
+    assert not at.exception
+
+
+def plain(text: str) -> str:
+    return text.replace("\\", "")
+
+
+def test_template_expansion_is_previewed_and_fills_both_axes(data):
+    at = page()
+    at.segmented_control(key="cmp_mode").set_value("grid").run()
+    at.text_area(key="cmp_prompt").input("a {red|blue|green} car at {dawn|night}").run()
+    shown = plain(" ".join(texts(at)))
+    assert "Expands to 6 prompts: red · dawn, red · night, blue · dawn" in shown
+    # Prompt variants on X only: six columns; on both axes: colours by times of day.
+    at.selectbox(key="cmp_x_param").set_value("prompt").run()
+    assert "6 images · offline demo: no credits used" in plain(" ".join(texts(at)))
+    at.selectbox(key="cmp_y_param").set_value("prompt").run()
+    at.button(key="cmp_run").click().run()
+    finish_run(at)
+    rows = LogStore(db_path(data)).query()
+    assert len(rows) == 6 and rows["group_id"].nunique() == 1
+    labels = {parse_label(t) for t in rows["group_label"]}
+    cell = next(lb for lb in labels if (lb.row, lb.col) == (1, 2))
+    assert (cell.x, cell.y) == ("green", "night")
+    prompt = rows.loc[rows["group_label"] == cell.to_json(), "prompt"].item()
+    assert prompt == "a green car at night"
+    headers = plain(" ".join(texts(at)))
+    assert "**red**" in headers and "**night**" in headers
+
+
+def test_grid_run_is_one_group_with_its_layout_and_each_cell_shows_seed_and_time(data):
+    at = page()
+    at.segmented_control(key="cmp_mode").set_value("grid").run()
+    at.text_area(key="cmp_prompt").input("a lighthouse").run()
+    at.multiselect(key="cmp_x_ratios").set_value(["1:1", "16:9", "9:21"]).run()
+    at.selectbox(key="cmp_y_param").set_value("raw").run()
+    at.number_input(key="cmp_seed").set_value(1234).run()
+    at.button(key="cmp_run").click().run()
+    finish_run(at)
+    rows = LogStore(db_path(data)).query()
+    assert len(rows) == 6 and set(rows["status"]) == {"ok"} and set(rows["seed"]) == {1234}
+    layout = {(lb.row, lb.col): (lb.x, lb.y) for lb in map(parse_label, rows["group_label"])}
+    assert layout[(0, 2)] == ("ratio=9:21", "raw=off") and layout[(1, 0)] == ("ratio=1:1", "raw=on")
+    captions = [plain(c.value) for c in at.caption]
+    assert sum(c.startswith("seed 1234 · ") and c.endswith(" s") for c in captions) == 6
+    assert len(at.get("feedback")) == 6  # stars on every cell once it is done
+
+
+def test_cost_guard_needs_a_confirmation_above_eight_images(data):
+    at = page()
+    at.text_area(key="cmp_prompt").input("a red car").run()
+    at.number_input(key="cmp_seed_count").set_value(8).run()
+    assert not at.checkbox and not at.button(key="cmp_run").disabled
+    at.number_input(key="cmp_seed_count").set_value(12).run()
+    assert "12 images · offline demo: no credits used" in plain(" ".join(texts(at)))
+    assert at.button(key="cmp_run").disabled
+    at.checkbox(key="cmp_confirm_12").check().run()
+    assert not at.button(key="cmp_run").disabled
+    at.button(key="cmp_run").click().run()
+    finish_run(at)
+    assert len(LogStore(db_path(data)).query()) == 12
+
+
+def test_cancel_stops_what_has_not_started(data, monkeypatch):
+    monkeypatch.setenv("FLUX_STUDIO_CONCURRENCY", "1")
+    monkeypatch.setenv("FLUX_STUDIO_OFFLINE_LATENCY", "0.5")
+    at = page()
+    at.text_area(key="cmp_prompt").input("a red car").run()
+    at.number_input(key="cmp_seed_count").set_value(6).run()
+    at.button(key="cmp_run").click().run()
+    at.button(key="cmp_cancel").click().run()
+    finish_run(at)
+    rows = LogStore(db_path(data)).query()
+    assert 1 <= len(rows) < 6 and set(rows["status"]) == {"ok"}
+    captions = [c.value for c in at.caption]
+    gaps = [c for c in captions if "not run (cancelled)" in c]
+    assert len(gaps) == 6 - len(rows)
+    # The cancelled cells keep their headers (the seeds the plan had drawn).
+    headers = [m.value for m in at.markdown if m.value.startswith("**seed")]
+    assert len(headers) == 6 and not any("—" in h for h in headers)
+
+
+def test_cost_line_with_a_key_shows_the_estimate_in_dollars(data, monkeypatch):
+    monkeypatch.setenv("AIMLAPI_API_KEY", "test-key-not-real-0000")
+    monkeypatch.setenv("AIMLAPI_BASE_URL", "http://127.0.0.1:9")
+    at = page()
+    at.text_area(key="cmp_prompt").input("a red car").run()
+    at.number_input(key="cmp_seed_count").set_value(10).run()
+    line = next(m.value for m in at.markdown if "images" in m.value)
+    assert line == "**10 images · estimated \\$0.60 at the list price of \\$0.06 per image**"
+
+
+def test_problems_are_explained_and_block_the_run(data):
+    at = page()
+    at.segmented_control(key="cmp_mode").set_value("prompts").run()
+    at.text_area(key="cmp_p1").input("only one prompt").run()
+    assert "Write at least 2 prompts to compare." in plain(" ".join(texts(at)))
+    assert at.button(key="cmp_run").disabled
+    at.segmented_control(key="cmp_mode").set_value("seeds").run()
+    at.segmented_control(key="cmp_seed_source").set_value("list").run()
+    at.text_input(key="cmp_seed_list").input("12, twelve").run()
+    assert "not: twelve" in plain(" ".join(texts(at)))
+    assert at.button(key="cmp_run").disabled and not at.exception
+    # What was typed is still there after switching modes.
+    at.segmented_control(key="cmp_mode").set_value("prompts").run()
+    assert at.text_area(key="cmp_p1").value == "only one prompt"
+
+
+@pytest.fixture
+def logged_group(data):
+    """A seeds comparison already in the log, made without the page."""
+    with OfflineBackend(latency=0) as backend:
+        log_store, image_store = LogStore(db_path(data)), ImageStore(data)
+        client = FluxClient(base_url=backend.base_url, sleep=lambda s: None)
+        runner = Runner(client, log_store, image_store, backend="offline", session_id="s0")
+        plan = seeds_plan(GenerationRequest("a fox in snow", aspect_ratio="1:1"), [21, 22, 23])
+        jobs = plan.jobs("group-one")
+        assert runner.submit(jobs).wait(60)
+    return log_store, jobs
+
+
+def test_reopening_a_group_sends_nothing_and_judging_lands_in_the_log(data, logged_group):
+    log_store, jobs = logged_group
+    before = log_store.count()
+    at = AppTest.from_file(PAGE, default_timeout=30)
+    at.session_state[handoff.COMPARE_GROUP] = "group-one"
+    at.run()
+    assert not at.exception
+    assert at.segmented_control(key="cmp_mode").value == "log"
+    shown = plain(" ".join(texts(at)))
+    assert "**seed=21**" in shown and "**seed=23**" in shown
+    assert "from the log: no new requests" in shown
+    assert log_store.count() == before  # reopening is not a request
+
+    at.feedback(key=f"cmp_star_{jobs[1].id}").set_value(2).run()  # the third star
+    assert log_store.get(jobs[1].id)["rating"] == 3
+    at.text_input(key=f"cmp_note_{jobs[1].id}").input("sharper fur").run()
+    assert log_store.get(jobs[1].id)["note"] == "sharper fur"
+    winner = at.button_group(key="cmp_win_group-one_0")
+    winner.set_value(2).run()
+    assert log_store.get(jobs[2].id)["rating"] == 5
+    at.button_group(key="cmp_win_group-one_0").set_value(1).run()
+    assert [log_store.get(j.id)["rating"] for j in jobs] == [None, 5, 4]
+    assert not at.exception
+
+
+def test_rows_handed_over_from_the_log_are_labelled_by_what_differs(data, logged_group):
+    log_store, jobs = logged_group
+    at = AppTest.from_file(PAGE, default_timeout=30)
+    at.session_state[handoff.COMPARE_IDS] = [jobs[2].id, jobs[0].id]
+    at.run()
+    assert not at.exception
+    shown = plain(" ".join(texts(at)))
+    assert "**seed=23**" in shown and "**seed=21**" in shown
+    assert shown.index("**seed=23**") < shown.index("**seed=21**")  # in the order given
+    labels = [json.loads(t)["x"] for t in log_store.query()["group_label"]]
+    assert sorted(labels) == ["seed=21", "seed=22", "seed=23"]
