@@ -9,6 +9,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from bench.table import Figure, median, print_table
 
@@ -70,7 +71,12 @@ def grid_bytes(page, url: str) -> tuple[float, int]:
             received.append(len(payload))
 
     page.on("websocket", lambda ws: ws.on("framereceived", frame))
-    page.on("response", lambda r: counting["on"] and received.append(_body_size(r)))
+
+    def response(r: Any) -> None:
+        if counting["on"]:
+            received.append(_body_size(r))
+
+    page.on("response", response)
     open_app(page, url + "/?num_images=4")
     type_prompt(page, "Four lanterns over a lake")
     before = image_sources(page)

@@ -77,6 +77,7 @@ def rerun_figures(folder: Path) -> dict[str, float]:
     # Same filter, a row selected: the detail view draws, the figures come from the cache.
     table = next(d for d in at.dataframe if (d.key or "").startswith("log_table_"))
     selected = []
+    assert table.key is not None
     for row in range(5):
         at.session_state[table.key] = {"selection": {"rows": [row]}}
         selected.append(_timed(at))
@@ -124,6 +125,7 @@ def memory_figures(tmp: Path, rows: bool) -> tuple[float, float]:
             if rows:
                 grid = page.locator('[class*="st-key-log_table_"] [data-testid="stDataFrame"]')
                 box = grid.bounding_box()
+                assert box is not None
                 page.mouse.click(box["x"] + 18, box["y"] + 36 + 22)
                 settle(page)
             page.get_by_role("tab", name="Charts").click()

@@ -3,6 +3,8 @@
 Pages submit a list of jobs and poll the returned `Run`; the work, the image files and the log row
 all happen in worker threads owned by the runner, not by a Streamlit script run, so a rerun, a page
 switch or a closed tab loses nothing the provider delivered.
+
+Imports: api, images, log
 """
 
 from __future__ import annotations
@@ -16,15 +18,23 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from components.api.client import FluxClient, GenerationResult
 from components.api.contract import GenerationRequest
-from components.api.errors import FluxError, ValidationError, redact
-from components.images.store import ImageStore, StoredImage
+from components.api.errors import ErrorType, FluxError, InternalError, ValidationError, redact
+from components.images.store import ImageStore, StoredImage, image_id
 from components.log.store import LogStore
 
 log = logging.getLogger(__name__)
+
+
+class Status(StrEnum):
+    """How a job ended, as its log row's `status` records it."""
+
+    OK = "ok"
+    ERROR = "error"
 
 
 def new_id() -> str:
@@ -67,7 +77,7 @@ class Run:
 
     def __init__(self, jobs: list[Job]):
         self.jobs = jobs
-        self._futures: list[Future] = []
+        self._futures: list[Future[Outcome]] = []
         self._lock = threading.Lock()
         self._outcomes: dict[str, Outcome] = {}
         self._done = threading.Event()
@@ -76,11 +86,21 @@ class Run:
         if not jobs:
             self._done.set()
 
-    def _record(self, outcome: Outcome) -> None:
+    def track(self, futures: list[Future[Outcome]]) -> None:
+        """The futures of the jobs, in job order, so `cancel` can reach the queued ones."""
+        if len(futures) != len(self.jobs):
+            raise ValueError(f"{len(futures)} futures for {len(self.jobs)} jobs")
+        self._futures = list(futures)
+
+    def record(self, outcome: Outcome) -> None:
+        """Keep a finished job's outcome; the run is finished once every job is accounted for."""
         with self._lock:
             self._outcomes[outcome.job.id] = outcome
-            if len(self._outcomes) + len(self.cancelled) >= len(self.jobs):
-                self._done.set()
+            self._check_done()
+
+    def _check_done(self) -> None:  # the caller holds self._lock
+        if len(self._outcomes) + len(self.cancelled) >= len(self.jobs):
+            self._done.set()
 
     @property
     def outcomes(self) -> dict[str, Outcome]:
@@ -105,8 +125,7 @@ class Run:
                     self.cancelled.add(job.id)
                 count += 1
         with self._lock:
-            if len(self._outcomes) + len(self.cancelled) >= len(self.jobs):
-                self._done.set()
+            self._check_done()
         return count
 
     def wait(self, timeout: float | None = None) -> bool:
@@ -153,7 +172,7 @@ class Runner:
 
     def submit(self, jobs: list[Job]) -> Run:
         run = Run(jobs)
-        run._futures = [self._pool.submit(self._work, run, job) for job in jobs]
+        run.track([self._pool.submit(self._work, run, job) for job in jobs])
         return run
 
     def run(self, jobs: list[Job], timeout: float | None = None) -> list[Outcome]:
@@ -174,8 +193,6 @@ class Runner:
         outcome.finished = outcome.started
         return self._log(outcome)
 
-    # --- worker ---------------------------------------------------------------------------
-
     def _work(self, run: Run, job: Job) -> Outcome:
         outcome = Outcome(job, started=time.perf_counter())
         try:
@@ -184,8 +201,7 @@ class Runner:
             outcome.error = exc
         except Exception as exc:  # a bug must still leave a row and an answer on screen
             log.exception("generation crashed")
-            outcome.error = FluxError(f"Unexpected failure: {type(exc).__name__}: {exc}")
-            outcome.error.error_type = "internal"
+            outcome.error = InternalError(f"Unexpected failure: {type(exc).__name__}: {exc}")
         if outcome.result is not None:
             self._store(outcome)
         outcome.finished = time.perf_counter()
@@ -194,7 +210,7 @@ class Runner:
         except Exception:
             log.error("could not write the log row: %s", traceback.format_exc())
             outcome.storage_error = (outcome.storage_error or "") + " The log row was not saved."
-        run._record(outcome)
+        run.record(outcome)
         return outcome
 
     def _store(self, outcome: Outcome) -> None:
@@ -204,7 +220,7 @@ class Runner:
         try:
             for index, image in enumerate(result.images):
                 stored = self.image_store.save(
-                    f"{outcome.job.id}_{index}", image.data, {**params, "index": index}
+                    image_id(outcome.job.id, index), image.data, {**params, "index": index}
                 )
                 outcome.stored.append(stored)
         except Exception as exc:
@@ -250,7 +266,7 @@ class Runner:
         if result is not None:
             images = result.images
             row.update(
-                status="ok" if not outcome.storage_error else "error",
+                status=(Status.ERROR if outcome.storage_error else Status.OK).value,
                 seed=result.seed,
                 http_status=result.http_status,
                 request_id=result.request_id,
@@ -270,12 +286,12 @@ class Runner:
                 thumb_paths=[s.thumb_path for s in outcome.stored],
             )
             if outcome.storage_error:
-                row.update(error_type="storage", error_message=outcome.storage_error)
+                row.update(error_type=ErrorType.STORAGE.value, error_message=outcome.storage_error)
         else:
             secrets = (self.client.api_key,) if self.client.api_key else ()
             row.update(
-                status="error",
-                error_type=getattr(error, "error_type", "error"),
+                status=Status.ERROR.value,
+                error_type=str(getattr(error, "error_type", ErrorType.ERROR)),
                 error_message=redact(str(error), secrets),
                 http_status=getattr(error, "status", None),
                 request_id=getattr(error, "request_id", None),

@@ -3,6 +3,7 @@ exported. Layout and wiring only; the pieces live in components/ui/compare/."""
 
 import streamlit as st
 
+from components.compare.plan import CompareMode
 from components.ui.compare import log_pick as compare_log_pick
 from components.ui.compare import run as compare_run
 from components.ui.compare import setup as compare_setup
@@ -23,7 +24,7 @@ st.caption(
 mode = compare_setup.mode_picker()
 
 with st.container(border=True):
-    if mode == "log":
+    if mode == CompareMode.LOG:
         compare_log_pick.picker()
         for note in st.session_state.get(compare_run.ERRORS_STATE) or []:
             st.caption(f":material/info: {md_escape(note)}")

@@ -2,11 +2,12 @@
 
 import streamlit as st
 
-from components.api.contract import estimate_cost_usd
+from components.api.contract import estimate_cost_usd, price_text
 from components.api.errors import ValidationError
-from components.ui import handoff, param_form, session
+from components.ui import connection, handoff, param_form, runs
 from components.ui.frame_guard import require_frame
 from components.ui.generate import results as gen_results
+from components.ui.safe import md_escape
 
 require_frame()
 
@@ -18,7 +19,7 @@ def on_generate() -> None:
         request = request.validated()
     except ValidationError as exc:
         st.session_state[param_form.ERRORS_STATE] = exc.problems
-        session.runner().log_rejected(request, exc)
+        runs.runner().log_rejected(request, exc)
         return
     st.session_state[param_form.ERRORS_STATE] = {}
     gen_results.submit(request)
@@ -39,12 +40,13 @@ def controls() -> None:
         width="stretch",
     )
     images = request.num_images if isinstance(request.num_images, int) else 1
-    if session.backend().offline:
+    if connection.backend().offline:
         st.caption(f"{images} image(s) · offline demo: no credits used.")
     else:
         st.caption(
             f"{images} image(s) · estimated \\${estimate_cost_usd(images):.2f} at the list price "
-            "of \\$0.06 per image; credits actually used show when the provider reports them."
+            f"of {md_escape(price_text())}; credits actually used show when the provider reports "
+            "them."
         )
     if param_form.errors():
         st.error("Nothing was sent: fix the fields marked above.", icon=":material/error:")

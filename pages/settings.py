@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from components.ui import session
+from components.ui import resources
 from components.ui.frame_guard import require_frame
 from components.ui.settings import panel as settings_panel
 
@@ -18,4 +18,4 @@ settings_panel.limits_form()
 settings_panel.connection_check()
 
 st.subheader("Data folder", anchor=False)
-settings_panel.data_folder(session.stores())
+settings_panel.data_folder(resources.stores())

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs everything the tests need, then runs lint and every test (unit, AppTest, browser).
+# Installs everything the tests need, then runs lint, the type checker and every test
+# (unit, AppTest, browser).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,4 +21,5 @@ fi
 
 ruff check .
 ruff format --check .
+mypy
 python -m pytest "$@"

@@ -10,10 +10,11 @@ from werkzeug import Response
 
 from components.api.client import FluxClient
 from components.api.contract import GenerationRequest
+from components.api.errors import InternalError
 from components.images.store import ImageStore, read_params
 from components.log.store import LogStore
 from components.offline.server import OfflineBackend
-from components.runner import Job, Runner
+from components.runner import Job, Run, Runner
 from samples import image_bytes
 
 
@@ -138,3 +139,30 @@ def test_concurrent_jobs_overlap(backend, stores):
     wall = time.perf_counter() - started
     assert all(o.ok for o in outcomes)
     assert wall < 1.8  # one after another would take at least 2 s
+
+
+def test_a_crash_is_an_internal_error_with_a_row(backend, stores):
+    class Broken(FluxClient):
+        def generate(self, request):
+            raise KeyError("surprise")
+
+    log_store, image_store = stores
+    runner = Runner(
+        Broken(base_url=backend.base_url),
+        log_store,
+        image_store,
+        backend="offline",
+        session_id="s1",
+    )
+    (outcome,) = runner.run([Job(GenerationRequest("x", seed=1), group_id="g9")], timeout=10)
+    assert isinstance(outcome.error, InternalError) and outcome.error.error_type == "internal"
+    row = log_store.query(group_id="g9").iloc[0]
+    assert row["status"] == "error" and row["error_type"] == "internal"
+    assert "KeyError" in row["error_message"]
+    assert type(row["error_type"]) is str  # the log holds plain text, not the enum
+
+
+def test_a_run_needs_one_future_per_job():
+    run = Run([Job(GenerationRequest("x")), Job(GenerationRequest("y"))])
+    with pytest.raises(ValueError):
+        run.track([])

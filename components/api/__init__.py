@@ -5,4 +5,6 @@
 - `errors`: the error hierarchy and key redaction.
 - `client`: `FluxClient`, one object holding key, base URL, timeouts and retry policy.
 - `snippets`: ready-to-run curl and Python for a request (never with the key).
+
+Imports: none
 """

@@ -3,7 +3,7 @@
 One `FluxClient` holds the key, base URL, timeouts and retry policy. It validates a request before
 sending, retries only what is safe to retry (urllib3's `Retry` on a requests `Session`), accepts
 both response shapes of the contract, keeps the image bytes (CDN links expire) and turns every
-failure into an error from `flux_errors` whose text never contains the key.
+failure into an error from `components.api.errors` whose text never contains the key.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-import os
 import random
 import threading
 import time
@@ -33,7 +32,14 @@ from urllib3.exceptions import (
 )
 from urllib3.util.retry import Retry
 
-from components.api.contract import GenerationRequest, credits_to_usd
+from components.api.contract import (
+    BALANCE_PATHS,
+    DEFAULT_BASE_URL,
+    DOWNLOAD_CONTENT_TYPES,
+    GENERATE_PATH,
+    GenerationRequest,
+    credits_to_usd,
+)
 from components.api.errors import (
     APIConnectionError,
     APITimeoutError,
@@ -45,13 +51,8 @@ from components.api.errors import (
     redact,
 )
 
-DEFAULT_BASE_URL = "https://api.aimlapi.com"
-GENERATE_PATH = "/v1/images/generations"
-BALANCE_PATH = "/v2/billing"
-LEGACY_BALANCE_PATH = "/v1/billing/balance"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 REQUEST_ID_HEADERS = ("x-request-id", "x-requestid", "request-id", "x-amzn-requestid")
-IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 
 __all__ = [
     "Balance",
@@ -164,16 +165,12 @@ class FluxClient:
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
 
     def __post_init__(self) -> None:
-        self.base_url = (
-            self.base_url or os.environ.get("AIMLAPI_BASE_URL") or DEFAULT_BASE_URL
-        ).rstrip("/")
+        self.base_url = (self.base_url or DEFAULT_BASE_URL).rstrip("/")
         self._local = threading.local()
 
     def __repr__(self) -> str:
         key = f"...{self.api_key[-4:]}" if self.api_key and len(self.api_key) >= 8 else None
         return f"FluxClient(base_url={self.base_url!r}, key={key!r}, retries={self.max_retries})"
-
-    # --- plumbing -------------------------------------------------------------------------
 
     def _session(self) -> requests.Session:
         """One Session per thread: pooled connections without sharing a Session across threads."""
@@ -274,8 +271,6 @@ class FluxClient:
             attempts=attempts,
         )
 
-    # --- images ---------------------------------------------------------------------------
-
     def _inspect(self, data: bytes, where: str) -> tuple[int, int, str]:
         """Size and type from the header only, refusing decompression bombs before decoding."""
         try:
@@ -294,9 +289,10 @@ class FluxClient:
                 f"The image from {where} declares {width}x{height} pixels, more than the "
                 f"{self.max_image_pixels:,} allowed; it was refused."
             )
-        if fmt not in IMAGE_FORMATS:
-            raise ImageDownloadError(f"The file from {where} is a {fmt} image, not JPEG or PNG.")
-        return width, height, IMAGE_FORMATS[fmt]
+        if fmt not in DOWNLOAD_CONTENT_TYPES:
+            accepted = ", ".join(DOWNLOAD_CONTENT_TYPES)
+            raise ImageDownloadError(f"The file from {where} is a {fmt} image, not {accepted}.")
+        return width, height, DOWNLOAD_CONTENT_TYPES[fmt]
 
     def _download(self, url: str) -> bytes:
         parsed = urlparse(url)
@@ -326,13 +322,14 @@ class FluxClient:
                 chunks.append(chunk)
         return b"".join(chunks)
 
-    def _collect_images(self, data: dict[str, Any]) -> list[tuple[str | None, bytes | None]]:
+    def _collect_images(self, data: dict[str, Any]) -> list[str | bytes]:
+        """Each image of the answer: a link to download (str) or its data, sent inline."""
         items = data.get("images")
         if items is None:
             items = data.get("data")
         if not isinstance(items, list) or not items:
             raise MalformedResponseError("The provider answered but returned no images.")
-        out: list[tuple[str | None, bytes | None]] = []
+        out: list[str | bytes] = []
         for item in items:
             if isinstance(item, str):
                 item = {"url": item}
@@ -342,19 +339,14 @@ class FluxClient:
             url = item.get("url")
             if b64:
                 try:
-                    out.append((None, base64.b64decode(b64, validate=True)))
+                    out.append(base64.b64decode(b64, validate=True))
                 except (binascii.Error, ValueError, TypeError):
                     raise MalformedResponseError("An image arrived as broken base64.") from None
             elif isinstance(url, str) and url:
-                out.append((url, None))
+                out.append(url)
             else:
                 raise MalformedResponseError("An image in the answer has neither a URL nor data.")
         return out
-
-    # --- public ---------------------------------------------------------------------------
-
-    def build_body(self, request: GenerationRequest) -> dict[str, Any]:
-        return request.to_body()
 
     def generate(self, request: GenerationRequest) -> GenerationResult:
         """Validate, send, parse either response shape and download every image."""
@@ -382,7 +374,8 @@ class FluxClient:
         try:
             sources = self._collect_images(data)
             dl_started = time.perf_counter()
-            images = self._fetch_all(sources, data, request)
+            flags = data.get("has_nsfw_concepts")
+            images = self._fetch_all(sources, flags if isinstance(flags, list) else [])
         except FluxError as exc:
             exc.status = exc.status or resp.status_code
             exc.request_id = exc.request_id or request_id
@@ -409,22 +402,18 @@ class FluxClient:
             total_s=time.perf_counter() - started,
         )
 
-    def _fetch_all(
-        self,
-        sources: list[tuple[str | None, bytes | None]],
-        data: dict[str, Any],
-        request: GenerationRequest,
-    ) -> list[GeneratedImage]:
-        urls = [url for url, raw in sources if raw is None]
+    def _fetch_all(self, sources: list[str | bytes], nsfw_flags: list[Any]) -> list[GeneratedImage]:
+        """Every image's bytes (links fetched in parallel), checked, with its NSFW flag."""
+        urls = [source for source in sources if isinstance(source, str)]
         if len(urls) > 1:
             with ThreadPoolExecutor(max_workers=min(4, len(urls))) as pool:
                 fetched = dict(zip(urls, pool.map(self._download, urls), strict=True))
         else:
             fetched = {url: self._download(url) for url in urls}
-        nsfw_flags = data.get("has_nsfw_concepts") or []
         images = []
-        for index, (url, raw) in enumerate(sources):
-            blob = raw if raw is not None else fetched[url]
+        for index, source in enumerate(sources):
+            url = source if isinstance(source, str) else None
+            blob = fetched[source] if isinstance(source, str) else source
             where = urlparse(url).netloc if url else "the response"
             width, height, ctype = self._inspect(blob, where)
             nsfw = nsfw_flags[index] if index < len(nsfw_flags) else None
@@ -442,9 +431,9 @@ class FluxClient:
 
     def balance(self) -> Balance:
         """The account balance in USD (GET /v2/billing, falling back to the legacy path)."""
-        for path in (BALANCE_PATH, LEGACY_BALANCE_PATH):
+        for path in BALANCE_PATHS:
             resp, attempts = self._send("GET", self.base_url + path, headers=self._headers())
-            if resp.status_code == 404 and path == BALANCE_PATH:
+            if resp.status_code == 404 and path != BALANCE_PATHS[-1]:
                 continue
             if resp.status_code != 200:
                 raise self._status_error(resp, attempts)

@@ -1,7 +1,8 @@
-"""The API's rules in one place: fields, defaults, enums, ranges, sizes and price.
+"""The API's rules in one place: endpoint paths, headers, fields, defaults, enums, ranges, sizes,
+content types and price.
 
-The form, the validation, the offline backend and the tests all read these names, so a change to
-the provider's contract is a change to this file only.
+The client, the form, the validation, the offline backend and the tests all read these names, so
+a change to the provider's contract is a change to this file only.
 """
 
 from __future__ import annotations
@@ -12,6 +13,15 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from components.api.errors import ValidationError
+
+DEFAULT_BASE_URL = "https://api.aimlapi.com"
+GENERATE_PATH = "/v1/images/generations"
+BALANCE_PATH = "/v2/billing"
+LEGACY_BALANCE_PATH = "/v1/billing/balance"  # older accounts; tried when /v2 answers 404
+BALANCE_PATHS = (BALANCE_PATH, LEGACY_BALANCE_PATH)
+# Not the provider's: the studio's own header asking the offline stand-in for a latency. The
+# provider ignores unknown headers, but the client only sends it to the offline backend.
+LATENCY_HEADER = "X-Flux-Studio-Latency"
 
 MODEL = "flux-pro/v1.1-ultra"
 MODEL_RAW = "flux-pro/v1.1-ultra-raw"
@@ -44,7 +54,16 @@ RANDOM_SEED_MAX = 2**32 - 1
 PRICE_USD_PER_IMAGE = 0.06
 CREDITS_PER_USD = 2_000_000
 
+# What a request may ask for (output_format -> content type) ...
 CONTENT_TYPES = {"jpeg": "image/jpeg", "png": "image/png"}
+# ... and what a downloaded image may turn out to be (Pillow's format name -> content type): the
+# provider's CDN has been seen answering WEBP for either request.
+DOWNLOAD_CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+
+
+def price_text() -> str:
+    """The list price as page text ("$0.06 per image"), so pages never type the number."""
+    return f"${PRICE_USD_PER_IMAGE:.2f} per image"
 
 
 def credits_to_usd(credits: float | None) -> float | None:
@@ -155,6 +174,8 @@ class GenerationRequest:
             problems["enable_safety_checker"] = "must be true or false."
         if problems:
             raise ValidationError(problems)
+        # Each of these is None only together with a problem reported above.
+        assert num is not None and raw is not None and checker is not None
         return replace(
             self,
             num_images=num,

@@ -7,6 +7,8 @@ many attempts were made, and its text is already free of the API key.
 from __future__ import annotations
 
 import re
+from enum import StrEnum
+from typing import ClassVar
 
 _BEARER = re.compile(r"(?i)(bearer\s+)[^\s\"',;]+")
 
@@ -22,10 +24,30 @@ def redact(text: str | None, secrets: tuple[str, ...] = ()) -> str:
     return _BEARER.sub(r"\1[redacted]", out)
 
 
+class ErrorType(StrEnum):
+    """What kind of failure a log row records (its `error_type`); the log stores the values."""
+
+    ERROR = "error"
+    VALIDATION = "validation"
+    BAD_REQUEST = "bad_request"
+    NOT_FOUND = "not_found"
+    AUTHENTICATION = "authentication"
+    PERMISSION = "permission"
+    RATE_LIMIT = "rate_limit"
+    SERVER = "server"
+    TIMEOUT = "timeout"
+    CONNECTION = "connection"
+    MALFORMED_RESPONSE = "malformed_response"
+    IMAGE_DOWNLOAD = "image_download"
+    INTERNAL = "internal"
+    # Not raised by a call: the image arrived but could not be saved to disk.
+    STORAGE = "storage"
+
+
 class FluxError(Exception):
     """Base of every failure of a call; `hint` says what to do about it."""
 
-    error_type = "error"
+    error_type: ClassVar[ErrorType] = ErrorType.ERROR
     hint = "Try again; if it keeps failing, note the request id and contact the provider."
 
     def __init__(
@@ -51,7 +73,7 @@ class FluxError(Exception):
 class ValidationError(FluxError, ValueError):
     """Every problem with a request, by field, in plain words; raised before anything is sent."""
 
-    error_type = "validation"
+    error_type = ErrorType.VALIDATION
     hint = "Nothing was sent. Correct the fields named above and try again."
 
     def __init__(self, problems: dict[str, str]):
@@ -65,53 +87,59 @@ class APIStatusError(FluxError):
 
 
 class BadRequestError(APIStatusError):
-    error_type = "bad_request"
+    error_type = ErrorType.BAD_REQUEST
     hint = "The provider rejected the request as sent; check the parameters named in the message."
 
 
 class NotFoundError(BadRequestError):
-    error_type = "not_found"
+    error_type = ErrorType.NOT_FOUND
     hint = "The endpoint was not found: check the base URL in Settings."
 
 
 class AuthenticationError(APIStatusError):
-    error_type = "authentication"
+    error_type = ErrorType.AUTHENTICATION
     hint = "The API key is missing, expired or wrong: check it in Settings."
 
 
 class PermissionDeniedError(APIStatusError):
-    error_type = "permission"
+    error_type = ErrorType.PERMISSION
     hint = "The key works but may not do this: top up credits or check the plan in your account."
 
 
 class RateLimitError(APIStatusError):
-    error_type = "rate_limit"
+    error_type = ErrorType.RATE_LIMIT
     hint = "Still rate-limited after automatic retries: lower the concurrency limit in Settings."
 
 
 class ServerError(APIStatusError):
-    error_type = "server"
+    error_type = ErrorType.SERVER
     hint = "The provider failed even after retries; try again later and quote the request id."
 
 
 class APITimeoutError(FluxError):
-    error_type = "timeout"
+    error_type = ErrorType.TIMEOUT
     hint = "No answer in time even after retries; try again or raise the timeout in Settings."
 
 
 class APIConnectionError(FluxError):
-    error_type = "connection"
+    error_type = ErrorType.CONNECTION
     hint = "Could not reach the API: check the network and the base URL in Settings."
 
 
 class MalformedResponseError(FluxError):
-    error_type = "malformed_response"
+    error_type = ErrorType.MALFORMED_RESPONSE
     hint = "The provider's answer could not be read; try again and quote the request id."
 
 
 class ImageDownloadError(FluxError):
-    error_type = "image_download"
+    error_type = ErrorType.IMAGE_DOWNLOAD
     hint = "The image was generated but could not be fetched; try again."
+
+
+class InternalError(FluxError):
+    """A bug in the app, not a failure of the provider: caught so a row and an answer remain."""
+
+    error_type = ErrorType.INTERNAL
 
 
 STATUS_ERRORS: dict[int, type[APIStatusError]] = {
@@ -136,8 +164,10 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "ErrorType",
     "FluxError",
     "ImageDownloadError",
+    "InternalError",
     "MalformedResponseError",
     "NotFoundError",
     "PermissionDeniedError",

@@ -6,7 +6,7 @@ import json
 import shlex
 from typing import Any
 
-from components.api.client import DEFAULT_BASE_URL, GENERATE_PATH
+from components.api.contract import DEFAULT_BASE_URL, GENERATE_PATH
 
 KEY_PLACEHOLDER = "<YOUR_AIMLAPI_KEY>"
 

@@ -1,1 +1,4 @@
-"""Comparisons: plans (axes, template expansion, labels, cost), the contact sheet and export."""
+"""Comparisons: plans (axes, template expansion, labels, cost), the contact sheet and export.
+
+Imports: config, api, images, log, runner
+"""

@@ -11,14 +11,21 @@ import re
 import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
 from pathlib import PurePosixPath
 from typing import Any, Protocol
 
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageDraw, ImageFilter
 
-from components.compare.sheet import MODE_TITLES, WRAP, Sheet, SheetCell, common_text
+from components.compare.sheet import (
+    MODE_TITLES,
+    WRAP,
+    CellStatus,
+    Sheet,
+    SheetCell,
+    common_text,
+)
 from components.images import letterbox
+from components.images.text import FONT_LOCK, fit_line, font, wrap_lines
 
 CELL_LONG = 384  # longer side of every cell's picture box, in pixels
 MARGIN = 32
@@ -32,6 +39,12 @@ MUTED = (150, 150, 160)
 ACCENT = (242, 169, 59)
 ERROR_INK = (255, 150, 150)
 PAPER = (15, 17, 21)
+
+STATUS_TEXT = {
+    CellStatus.PENDING: "not finished",
+    CellStatus.CANCELLED: "cancelled before it started",
+    CellStatus.MISSING: "not run",
+}
 
 CSV_FIELDS = (
     "row",
@@ -66,36 +79,6 @@ class ImageSource(Protocol):
     def read_bytes(self, rel: str) -> bytes | None: ...
 
     def thumbnail_bytes(self, rel_thumb: str) -> bytes | None: ...
-
-
-@lru_cache(maxsize=16)
-def _font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
-    try:
-        return ImageFont.truetype(name, size)
-    except OSError:
-        return ImageFont.load_default(size=size)
-
-
-def _fit_text(draw: ImageDraw.ImageDraw, text: str, font: Any, width: float) -> str:
-    text = " ".join(str(text).split())
-    if draw.textlength(text, font=font) <= width:
-        return text
-    while text and draw.textlength(text + "…", font=font) > width:
-        text = text[:-1]
-    return text.rstrip() + "…"
-
-
-def _wrap(draw: ImageDraw.ImageDraw, text: str, font: Any, width: float, lines: int) -> list[str]:
-    words, out = str(text).split(), []
-    while words and len(out) < lines:
-        line = words.pop(0)
-        while words and draw.textlength(f"{line} {words[0]}", font=font) <= width:
-            line = f"{line} {words.pop(0)}"
-        out.append(line)
-    if words and out:
-        out[-1] = _fit_text(draw, out[-1] + " " + " ".join(words), font, width)
-    return [_fit_text(draw, line, font, width) for line in out]
 
 
 @dataclass(frozen=True)
@@ -137,81 +120,84 @@ def _cell_picture(cell: SheetCell, box: tuple[int, int], images: ImageSource) ->
         data = data or (images.read_bytes(cell.image_path) if cell.image_path else None)
     picture = letterbox.open_image(data) if cell.has_image else None
     if picture is None:
-        colour = letterbox.FAILED if cell.status == "error" else letterbox.PENDING
-        return letterbox.placeholder(box, colour, cross=cell.status != "pending")
+        colour = letterbox.FAILED if cell.status == CellStatus.ERROR else letterbox.PENDING
+        return letterbox.placeholder(box, colour, cross=cell.status != CellStatus.PENDING)
     if cell.nsfw:  # hidden on screen until revealed: never shown sharp in a shared sheet
         picture = picture.filter(ImageFilter.GaussianBlur(max(picture.size) // 20))
     return letterbox.fit(picture, box)
 
 
 def _status_text(cell: SheetCell) -> str:
-    if cell.status == "error":
+    if cell.status == CellStatus.ERROR:
         return cell.error_message or "failed"
-    return {
-        "pending": "not finished",
-        "cancelled": "cancelled before it started",
-        "missing": "not run",
-    }.get(cell.status, "")
+    return STATUS_TEXT.get(cell.status, "")
 
 
 def contact_sheet(sheet: Sheet, images: ImageSource, wrap: int = WRAP) -> bytes:
     """The comparison as one PNG: title, what all cells share, headers, cells, captions."""
     geo = geometry(sheet, wrap)
+    rows = sheet.display_rows(wrap)
+    cells = {
+        (grid_row, col): sheet.cells.get((grid_row, col))
+        or SheetCell(grid_row, col, CellStatus.MISSING)
+        for _, cols, grid_row in rows
+        for col in cols
+    }
+    # Decoded before taking the font lock, which the offline previews wait on too.
+    pictures = {key: _cell_picture(cell, geo.box, images) for key, cell in cells.items()}
     canvas = Image.new("RGB", geo.size, PAPER)
     draw = ImageDraw.Draw(canvas)
     inner_w = geo.size[0] - 2 * MARGIN
     title = f"Compare · {MODE_TITLES.get(sheet.mode, sheet.mode)} · {sheet.title}"
-    draw.text(
-        (MARGIN, MARGIN), _fit_text(draw, title, _font(24, True), inner_w), INK, _font(24, True)
-    )
     sub = " · ".join(p for p in (common_text(sheet), "FLUX Ultra Studio", _today()) if p)
-    draw.text((MARGIN, MARGIN + 38), _fit_text(draw, sub, _font(16), inner_w), MUTED, _font(16))
     bw, bh = geo.box
     y = MARGIN + TITLE_H
     x0 = MARGIN + geo.row_header
-    for index, (row_header, cols, grid_row) in enumerate(sheet.display_rows(wrap)):
-        if not sheet.two_d or index == 0:
+    with FONT_LOCK:
+        title_font = font(24, True)
+        draw.text((MARGIN, MARGIN), fit_line(draw, title, title_font, inner_w), INK, title_font)
+        draw.text((MARGIN, MARGIN + 38), fit_line(draw, sub, font(16), inner_w), MUTED, font(16))
+        for index, (row_header, cols, grid_row) in enumerate(rows):
+            if not sheet.two_d or index == 0:
+                for slot, col in enumerate(cols):
+                    x = x0 + slot * (bw + GAP)
+                    text = fit_line(draw, sheet.x_labels[col], font(17, True), bw)
+                    draw.text((x, y + 8), text, ACCENT, font(17, True))
+                y += HEADER_H
+            if row_header is not None:
+                lines = wrap_lines(draw, row_header, font(17, True), ROW_HEADER_W, 4)
+                for n, line in enumerate(lines):
+                    top = y + bh / 2 - 12 * len(lines) + 24 * n
+                    draw.text((MARGIN, top), line, ACCENT, font(17, True))
             for slot, col in enumerate(cols):
                 x = x0 + slot * (bw + GAP)
-                text = _fit_text(draw, sheet.x_labels[col], _font(17, True), bw)
-                draw.text((x, y + 8), text, ACCENT, _font(17, True))
-            y += HEADER_H
-        if row_header is not None:
-            lines = _wrap(draw, row_header, _font(17, True), ROW_HEADER_W, 4)
-            for n, line in enumerate(lines):
-                draw.text(
-                    (MARGIN, y + bh / 2 - 12 * len(lines) + 24 * n), line, ACCENT, _font(17, True)
-                )
-        for slot, col in enumerate(cols):
-            x = x0 + slot * (bw + GAP)
-            cell = sheet.cells.get((grid_row, col)) or SheetCell(grid_row, col, "missing")
-            canvas.paste(_cell_picture(cell, geo.box, images), (x, y))
-            _caption(draw, cell, x, y + bh, bw)
-        y += bh + CAPTION_H + GAP
+                canvas.paste(pictures[(grid_row, col)], (x, y))
+                _caption(draw, cells[(grid_row, col)], x, y + bh, bw)
+            y += bh + CAPTION_H + GAP
     out = io.BytesIO()
     canvas.save(out, "PNG", optimize=False)
     return out.getvalue()
 
 
 def _caption(draw: ImageDraw.ImageDraw, cell: SheetCell, x: int, y: int, width: int) -> None:
-    first = cell.facts if cell.status == "ok" else _status_text(cell)
-    colour = INK if cell.status == "ok" else ERROR_INK if cell.status == "error" else MUTED
-    draw.text((x, y + 6), _fit_text(draw, first, _font(15), width), colour, _font(15))
+    first = cell.facts if cell.status == CellStatus.OK else _status_text(cell)
+    if cell.status == CellStatus.OK:
+        colour = INK
+    else:
+        colour = ERROR_INK if cell.status == CellStatus.ERROR else MUTED
+    draw.text((x, y + 6), fit_line(draw, first, font(15), width), colour, font(15))
     second = []
     if cell.rating:
         second.append("★" * cell.rating + "☆" * (5 - cell.rating))
     if cell.note:
         second.append(cell.note)
     if second:
-        text = _fit_text(draw, "  ".join(second), _font(14), width)
-        draw.text((x, y + 28), text, ACCENT, _font(14))
+        text = fit_line(draw, "  ".join(second), font(14), width)
+        draw.text((x, y + 28), text, ACCENT, font(14))
 
 
 def _today() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-# --------------------------------------------------------------------------- ZIP
 
 
 def _slug(text: str, limit: int = 40) -> str:

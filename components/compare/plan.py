@@ -17,6 +17,7 @@ import random
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from typing import Any
 
 from components.api.contract import (
@@ -32,7 +33,6 @@ from components.api.contract import (
 from components.api.errors import ValidationError
 from components.runner import Job
 
-MODES = ("seeds", "prompts", "grid", "log")
 # Comparisons bigger than this need an explicit "yes" before anything is sent.
 CONFIRM_ABOVE = 8
 MAX_CELLS = 48
@@ -71,11 +71,17 @@ _GROUP = re.compile(r"\{([^{}]*\|[^{}]*)\}")
 _SPACES = re.compile(r"[ \t]{2,}")
 
 
+class CompareMode(StrEnum):
+    """How a comparison was made; labels in the log store the value."""
+
+    SEEDS = "seeds"
+    PROMPTS = "prompts"
+    GRID = "grid"
+    LOG = "log"  # past generations picked from the log, not a new run
+
+
 class PlanError(ValueError):
     """A comparison that cannot be built as asked; the message says what to change."""
-
-
-# --------------------------------------------------------------------------- templates
 
 
 def template_groups(template: str) -> list[tuple[str, ...]]:
@@ -130,9 +136,6 @@ def expand_template(template: str, limit: int = MAX_CELLS) -> list[Variant]:
     ]
 
 
-# --------------------------------------------------------------------------- values
-
-
 def parse_seeds(text: str) -> list[int]:
     """Seeds typed as "1, 2 3;4": whole numbers in range, duplicates dropped, order kept."""
     items = [item for item in re.split(r"[\s,;]+", text or "") if item]
@@ -167,9 +170,6 @@ def value_label(param: str, value: Any) -> str:
     return f"{SHORT_NAMES.get(param, param)}={value}"
 
 
-# --------------------------------------------------------------------------- axes and plan
-
-
 @dataclass(frozen=True)
 class AxisValue:
     """One position on an axis: its header text, the fields it sets, the template choices."""
@@ -200,7 +200,7 @@ class CellLabel:
     y: str | None
     row: int
     col: int
-    mode: str
+    mode: str  # a CompareMode value, kept as text: a label may come from another version
     cols: int = 0  # 0: unknown
     rows: int = 0
 
@@ -251,7 +251,7 @@ class Cell:
 
 @dataclass(frozen=True)
 class Plan:
-    mode: str
+    mode: CompareMode
     title: str
     x_title: str
     x_labels: tuple[str, ...]
@@ -342,7 +342,7 @@ def seeds_plan(
     cells = tuple(
         Cell(0, i, replace(base, seed=s, num_images=1), labels[i]) for i, s in enumerate(chosen)
     )
-    return Plan("seeds", base.prompt, "seed", tuple(labels), cells)
+    return Plan(CompareMode.SEEDS, base.prompt, "seed", tuple(labels), cells)
 
 
 def prompt_label(index: int, prompt: str, width: int = 48) -> str:
@@ -363,7 +363,7 @@ def prompts_plan(
     base = replace(_shared_seed(base, rng), num_images=1)
     labels = [prompt_label(i, p) for i, p in enumerate(filled)]
     cells = tuple(Cell(0, i, replace(base, prompt=p), labels[i]) for i, p in enumerate(filled))
-    return Plan("prompts", f"{len(filled)} prompts", "prompt", tuple(labels), cells)
+    return Plan(CompareMode.PROMPTS, f"{len(filled)} prompts", "prompt", tuple(labels), cells)
 
 
 def axis_for(
@@ -443,7 +443,7 @@ def grid_plan(
             cells.append(Cell(r, c, request, x_value.label, y_value.label if y else None))
     title = template if not uses_prompt else f"{len(expand_template(template))} prompt variants"
     return Plan(
-        "grid",
+        CompareMode.GRID,
         title,
         x.title,
         tuple(v.label for v in x.values),

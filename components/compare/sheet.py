@@ -10,36 +10,51 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 import pandas as pd
 
 from components.api.contract import ASPECT_SIZES, GenerationRequest
+from components.api.errors import ErrorType
 from components.compare.plan import (
     SHORT_NAMES,
+    CompareMode,
     Plan,
     parse_label,
     prompt_label,
     value_label,
 )
-from components.runner import Job, Outcome
+from components.log.rows import plain, row_dict
+from components.runner import Job, Outcome, Status
 
 WRAP = 4  # a one-axis comparison wraps into rows of this many cells
 # The parameters that can tell two log rows apart, in the order labels name them.
 DIFF_PARAMS = ("prompt", "seed", "aspect_ratio", "raw", "safety_tolerance", "output_format")
-MODE_TITLES = {
-    "seeds": "Seeds",
-    "prompts": "Prompts",
-    "grid": "Grid",
-    "log": "From the log",
+# Keyed by text, not CompareMode: a sheet reopened from the log holds its mode as text.
+MODE_TITLES: dict[str, str] = {
+    CompareMode.SEEDS: "Seeds",
+    CompareMode.PROMPTS: "Prompts",
+    CompareMode.GRID: "Grid",
+    CompareMode.LOG: "From the log",
 }
+
+
+class CellStatus(StrEnum):
+    """What a grid position shows: a finished job (as the log's Status), or why there is none."""
+
+    OK = Status.OK.value
+    ERROR = Status.ERROR.value
+    PENDING = "pending"  # sent, no answer yet
+    CANCELLED = "cancelled"  # cancelled before it started, so never sent
+    MISSING = "missing"  # a reopened comparison's cell with no log row
 
 
 @dataclass
 class SheetCell:
     row: int
     col: int
-    status: str  # ok | error | pending | cancelled | missing
+    status: CellStatus
     x: str = ""
     y: str | None = None
     row_id: str | None = None
@@ -72,7 +87,7 @@ class SheetCell:
 
     @property
     def has_image(self) -> bool:
-        return self.status == "ok" and (bool(self.image_path) or self.data is not None)
+        return self.status == CellStatus.OK and (bool(self.image_path) or self.data is not None)
 
     @property
     def facts(self) -> str:
@@ -85,7 +100,7 @@ class SheetCell:
 
 @dataclass
 class Sheet:
-    mode: str
+    mode: str  # a CompareMode value (one reopened from the log may be unknown to this version)
     title: str
     x_labels: list[str]
     cells: dict[tuple[int, int], SheetCell]
@@ -128,12 +143,10 @@ def box_aspect(aspects: Iterable[float]) -> float:
     return low if high / low < 1.01 else math.sqrt(low * high)
 
 
-# --------------------------------------------------------------------------- from a run
-
-
 def cell_from_outcome(row: int, col: int, x: str, y: str | None, outcome: Outcome) -> SheetCell:
     req = outcome.job.request
-    cell = SheetCell(row, col, "ok" if outcome.ok else "error", x, y, outcome.job.id)
+    status = CellStatus.OK if outcome.ok else CellStatus.ERROR
+    cell = SheetCell(row, col, status, x, y, outcome.job.id)
     cell.params = {"model": req.model, **req.to_params()}
     cell.seconds = outcome.elapsed_s
     if outcome.result is not None:
@@ -149,11 +162,11 @@ def cell_from_outcome(row: int, col: int, x: str, y: str | None, outcome: Outcom
         elif image is not None:
             cell.data = image.data
         if outcome.storage_error:
-            cell.error_type, cell.error_message = "storage", outcome.storage_error
+            cell.error_type, cell.error_message = ErrorType.STORAGE, outcome.storage_error
     else:
         cell.seed = req.seed
         error = outcome.error
-        cell.error_type = getattr(error, "error_type", "error")
+        cell.error_type = getattr(error, "error_type", ErrorType.ERROR)
         cell.error_message = getattr(error, "message", None) or str(error)
         cell.request_id = getattr(error, "request_id", None)
     return cell
@@ -174,7 +187,7 @@ def sheet_from_run(
         if outcome is not None:
             cell = cell_from_outcome(spec.row, spec.col, spec.x, spec.y, outcome)
         else:
-            status = "cancelled" if job.id in cancelled else "pending"
+            status = CellStatus.CANCELLED if job.id in cancelled else CellStatus.PENDING
             cell = SheetCell(spec.row, spec.col, status, spec.x, spec.y, job.id)
             cell.params = {"model": job.request.model, **job.request.to_params()}
             cell.seed = job.request.seed
@@ -191,23 +204,9 @@ def sheet_from_run(
     )
 
 
-# --------------------------------------------------------------------------- from the log
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, list | dict):
-        return value
-    try:
-        if value is None or pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        return value
-    return value.item() if hasattr(value, "item") else value
-
-
 def cell_from_row(row: Mapping[str, Any], r: int, c: int, x: str, y: str | None) -> SheetCell:
-    row = {k: _plain(v) for k, v in row.items()}
-    status = "ok" if row.get("status") == "ok" else "error"
+    row = row_dict(row)
+    status = CellStatus.OK if row.get("status") == Status.OK else CellStatus.ERROR
     paths = row.get("image_paths") or []
     thumbs = row.get("thumb_paths") or []
     params = GenerationRequest.from_params(row).to_params()
@@ -246,7 +245,7 @@ def _short(param: str, value: Any) -> str:
 
 def differing_labels(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     """A label per row naming only what differs between the rows ("seed=1 · ratio=1:1")."""
-    values = [{p: _plain(r.get(p)) for p in DIFF_PARAMS} for r in rows]
+    values = [{p: plain(r.get(p)) for p in DIFF_PARAMS} for r in rows]
     differ = [p for p in DIFF_PARAMS if len({repr(v[p]) for v in values}) > 1]
     labels = []
     for index, v in enumerate(values):
@@ -261,29 +260,29 @@ def differing_labels(rows: Sequence[Mapping[str, Any]]) -> list[str]:
 
 
 def _common_title(rows: Sequence[Mapping[str, Any]]) -> str:
-    prompts = {str(_plain(r.get("prompt")) or "") for r in rows}
+    prompts = {str(plain(r.get("prompt")) or "") for r in rows}
     return prompts.pop() if len(prompts) == 1 else f"{len(prompts)} prompts"
 
 
 def sheet_from_rows(frame: pd.DataFrame, order: Sequence[str] | None = None) -> Sheet:
     """Log rows side by side. Rows whose group_label is a cell label are placed exactly where
     they were; anything else (hand-picked rows, foreign groups) goes in one labelled row."""
-    records = frame.to_dict("records")
+    records = [{str(k): v for k, v in r.items()} for r in frame.to_dict("records")]
     if order is not None:
         position = {row_id: i for i, row_id in enumerate(order)}
         records.sort(key=lambda r: position.get(r["id"], len(position)))
     else:
         records.sort(key=lambda r: (r.get("created_at"), r.get("id")))
     if not records:
-        return Sheet("log", "Nothing to show", [], {})
-    group_ids = {_plain(r.get("group_id")) for r in records}
+        return Sheet(CompareMode.LOG, "Nothing to show", [], {})
+    group_ids = {plain(r.get("group_id")) for r in records}
     group_id = group_ids.pop() if len(group_ids) == 1 else None
-    labels = [parse_label(_plain(r.get("group_label"))) for r in records]
+    labels = [parse_label(plain(r.get("group_label"))) for r in records]
     if order is None and group_id and all(labels):
         return _laid_out(records, labels, group_id)
     texts = differing_labels(records)
     cells = {(0, i): cell_from_row(r, 0, i, texts[i], None) for i, r in enumerate(records)}
-    return Sheet("log", _common_title(records), texts, cells, group_id=group_id)
+    return Sheet(CompareMode.LOG, _common_title(records), texts, cells, group_id=group_id)
 
 
 def _laid_out(records: list[dict[str, Any]], labels: list[Any], group_id: str) -> Sheet:
@@ -304,7 +303,7 @@ def _laid_out(records: list[dict[str, Any]], labels: list[Any], group_id: str) -
     for r in range(max(height, 1)):  # cancelled cells were never logged: show the gap
         for c in range(width):
             if (r, c) not in cells:
-                cells[(r, c)] = SheetCell(r, c, "missing", xs[c], ys[r] if ys else None)
+                cells[(r, c)] = SheetCell(r, c, CellStatus.MISSING, xs[c], ys[r] if ys else None)
     mode = labels[0].mode
     return Sheet(mode, _common_title(records), xs, cells, ys, group_id)
 

@@ -21,7 +21,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path, PurePosixPath
-from typing import Any, Protocol
+from typing import Any
 
 from PIL import Image
 
@@ -35,8 +35,11 @@ THUMB_QUALITY = 82
 CONTENT_TYPES = {"jpeg": "image/jpeg", "png": "image/png"}
 EXTENSIONS = {"jpeg": "jpg", "png": "png"}
 
-# Ids become file names: a strict alphabet means no separators, no dots, no traversal.
-IMAGE_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
+# A row's id names its image files, so this is the one rule for ids: a strict alphabet (no
+# separators, dots or traversal), no leading dash (never read as an option) and a short stem.
+ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+# An image's id is its row's id and its index in the row: "<row id>_<n>".
+_IMAGE_ID_PATTERN = re.compile(rf"(?:{ID_PATTERN.pattern})_[0-9]{{1,3}}")
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_TEXT_CHUNKS = (b"tEXt", b"iTXt", b"zTXt")
@@ -59,36 +62,16 @@ class StoredImage:
     size_bytes: int
 
 
-class ImageStorage(Protocol):
-    """What the app needs from image storage; a bucket-backed store could implement it too."""
-
-    def save(
-        self, image_id: str, data: bytes, params: dict[str, Any], *, day: date | None = None
-    ) -> StoredImage: ...
-
-    def read_bytes(self, rel: str) -> bytes | None: ...
-
-    def read_params(self, source: Path | str | bytes) -> dict[str, Any] | None: ...
-
-    def thumbnail_bytes(self, rel_thumb: str) -> bytes | None: ...
-
-    def delete(self, rel_paths: Iterable[str]) -> int: ...
-
-    def disk_usage(self) -> dict[str, int]: ...
-
-    def clear_thumbnails(self) -> int: ...
-
-
 def image_id(row_id: str, index: int) -> str:
     """The id of the index-th image of a log row (its file stem)."""
     return f"{row_id}_{int(index)}"
 
 
 def validate_image_id(value: str) -> str:
-    if not isinstance(value, str) or not IMAGE_ID_PATTERN.fullmatch(value):
+    if not isinstance(value, str) or not _IMAGE_ID_PATTERN.fullmatch(value):
         raise ValueError(
-            f"bad image id {value!r}: use 1-128 characters of A-Z a-z 0-9 _ - "
-            "(starting with a letter or digit)"
+            f"bad image id {value!r}: use a row id (1-64 characters of A-Z a-z 0-9 _ -, "
+            "starting with a letter or digit), an underscore and the image's index"
         )
     return value
 
@@ -100,9 +83,6 @@ def sniff_format(data: bytes) -> str | None:
     if data.startswith(b"\xff\xd8\xff"):
         return "jpeg"
     return None
-
-
-# --------------------------------------------------------------------------- metadata
 
 
 def _params_json(params: dict[str, Any]) -> bytes:
@@ -289,9 +269,6 @@ def read_params(source: Path | str | bytes) -> dict[str, Any] | None:
         return None
 
 
-# --------------------------------------------------------------------------- thumbnails
-
-
 def make_thumbnail(data: bytes, max_side: int = THUMB_MAX_SIDE) -> bytes:
     """A JPEG no larger than max_side on its long side, decoded at reduced size when possible.
 
@@ -307,17 +284,17 @@ def make_thumbnail(data: bytes, max_side: int = THUMB_MAX_SIDE) -> bytes:
             im.draft("RGB", target)
         im.load()  # decode now (at draft scale); measured faster than a lazy load in thumbnail()
         im.thumbnail((max_side, max_side), reducing_gap=2.0)
+        picture: Image.Image = im
         if im.mode in ("RGBA", "LA") or (im.mode == "P" and "transparency" in im.info):
             rgba = im.convert("RGBA")
-            flat = Image.new("RGB", rgba.size, (255, 255, 255))
-            flat.paste(rgba, mask=rgba.getchannel("A"))
-            im = flat
+            picture = Image.new("RGB", rgba.size, (255, 255, 255))
+            picture.paste(rgba, mask=rgba.getchannel("A"))
         elif im.mode != "RGB":
-            im = im.convert("RGB")
+            picture = im.convert("RGB")
         out = io.BytesIO()
         # Keep the colour profile; drop our comment (the same thumbnail whether it was made
         # from the provider's bytes or rebuilt from the stamped original).
-        im.save(out, "JPEG", quality=THUMB_QUALITY, icc_profile=icc, comment=b"")
+        picture.save(out, "JPEG", quality=THUMB_QUALITY, icc_profile=icc, comment=b"")
         return out.getvalue()
 
 
@@ -339,17 +316,12 @@ def write_atomic(path: Path, data: bytes, *, durable: bool) -> None:
         raise
 
 
-# --------------------------------------------------------------------------- the store
-
-
 class ImageStore:
     """Images on the local disk under one data folder (images/<day>/, thumbs/<day>/)."""
 
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
-
-    # ---- paths
 
     def abs_path(self, rel: str) -> Path:
         """The file for a stored relative path; ValueError for anything outside images/ or
@@ -388,8 +360,6 @@ class ImageStore:
             if self.abs_path(rel).is_file():
                 return rel
         return None
-
-    # ---- writing
 
     def save(
         self, image_id: str, data: bytes, params: dict[str, Any], *, day: date | None = None
@@ -473,8 +443,6 @@ class ImageStore:
                 with suppress(OSError):
                     path.rmdir()
         return removed
-
-    # ---- reading
 
     def read_bytes(self, rel: str) -> bytes | None:
         try:

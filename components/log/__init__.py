@@ -4,4 +4,6 @@
 - `stats`, `charts`: figures and Altair charts for the Session log page.
 - `archive`: export and import with images; `rows`: a row back to a request.
 - `sample`: a demo log for benchmarks and screenshots.
+
+Imports: config, api, images
 """

@@ -55,7 +55,7 @@ def request_time_over_time(data: pd.DataFrame) -> alt.Chart | None:
     )
 
 
-def request_time_by_ratio(data: pd.DataFrame) -> alt.LayerChart | None:
+def request_time_by_ratio(data: pd.DataFrame) -> alt.LayerChart | alt.FacetChart | None:
     """Boxes from precomputed quartiles: whisker p05-p95, box q1-q3, white tick at the median."""
     if data.empty:
         return None

@@ -6,7 +6,7 @@ import json
 import math
 import numbers
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -17,7 +17,6 @@ from components.log.schema import (
     COLUMN_TYPES,
     COLUMNS,
     ID_PATTERN,
-    KIND_DTYPES,
     RATING_MAX,
     RATING_MIN,
 )
@@ -69,7 +68,7 @@ def _to_int(value: Any) -> int:
     if isinstance(value, numbers.Integral):
         return int(value)
     if isinstance(value, numbers.Real) and math.isfinite(value) and float(value).is_integer():
-        return int(value)
+        return int(float(value))
     if isinstance(value, str):
         text = value.strip()
         try:
@@ -97,7 +96,7 @@ def _to_bool(value: Any) -> int:
     if isinstance(value, (bool, np.bool_)):
         return int(bool(value))
     if isinstance(value, numbers.Real) and value in (0, 1):
-        return int(value)
+        return int(value == 1)
     if isinstance(value, str):
         text = value.strip().lower()
         if text in _TRUE:
@@ -125,7 +124,7 @@ def _to_json_list(value: Any) -> str:
     return json.dumps([_to_text(item) for item in value], ensure_ascii=False)
 
 
-_ENCODERS = {
+_ENCODERS: dict[str, Callable[[Any], Any]] = {
     "text": _to_text,
     "int": _to_int,
     "float": _to_float,
@@ -144,7 +143,10 @@ def encode_value(column: str, value: Any) -> Any:
     except (TypeError, ValueError, OverflowError, json.JSONDecodeError) as exc:
         raise ValueError(f"{column}: {exc}") from None
     if column == "id" and not ID_PATTERN.fullmatch(encoded):
-        raise ValueError(f"id: must be 1-64 characters of A-Z a-z 0-9 _ - (got {value!r})")
+        raise ValueError(
+            f"id: must be 1-64 characters of A-Z a-z 0-9 _ -, starting with a letter or digit "
+            f"(got {value!r})"
+        )
     if column == "rating" and not RATING_MIN <= encoded <= RATING_MAX:
         raise ValueError(f"rating: must be {RATING_MIN} to {RATING_MAX} (got {value!r})")
     return encoded
@@ -223,7 +225,7 @@ def to_frame(rows: list[tuple[Any, ...]], columns: Sequence[str] = COLUMNS) -> p
             # Python str objects, and the same "string" dtype with pd.NA for missing.
             out[name] = pd.array(list(values), dtype=_TEXT_DTYPE)
         else:
-            out[name] = pd.array(list(values), dtype=KIND_DTYPES[kind])
+            out[name] = pd.array(list(values), dtype=pd.Int64Dtype())  # the int kind
     return pd.DataFrame(out, columns=list(columns))
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import pandas_dtype
 
 from components.log.codec import is_missing
 from components.log.schema import COLUMN_TYPES, EXPORT_FORMATS, KIND_DTYPES
@@ -46,7 +47,7 @@ def _column_values(series: pd.Series, kind: str | None) -> list[Any]:
         values = pd.to_numeric(series).astype("float64").tolist()
         return [v if math.isfinite(v) else None for v in values]
     else:
-        series = series.astype(KIND_DTYPES[kind])
+        series = series.astype(pandas_dtype(KIND_DTYPES[kind]))
     return [None if is_missing(v) else v for v in series.astype(object).tolist()]
 
 
@@ -80,7 +81,7 @@ def export_parquet(df: pd.DataFrame) -> bytes:
         elif kind == "datetime":
             out[name] = pd.to_datetime(out[name], utc=True, format="ISO8601").dt.as_unit("us")
         elif kind is not None:
-            out[name] = out[name].astype(KIND_DTYPES[kind])
+            out[name] = out[name].astype(pandas_dtype(KIND_DTYPES[kind]))
     buffer = io.BytesIO()
     out.to_parquet(buffer, index=False)
     return buffer.getvalue()

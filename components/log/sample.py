@@ -18,7 +18,14 @@ from typing import Any
 
 from PIL import Image
 
-from components.api.contract import ASPECT_RATIOS, ASPECT_SIZES, CREDITS_PER_USD, MODEL, MODEL_RAW
+from components.api.contract import (
+    ASPECT_RATIOS,
+    ASPECT_SIZES,
+    CREDITS_PER_USD,
+    MODEL,
+    MODEL_RAW,
+    PRICE_USD_PER_IMAGE,
+)
 from components.images.store import ImageStore, image_id
 from components.log.store import LogStore
 
@@ -35,7 +42,9 @@ SUBJECTS = (
 STYLES = ("oil painting", "35mm photo", "isometric render", "pencil sketch", "cinematic still")
 ERROR_TYPES = ("rate_limit", "timeout", "server", "bad_request", "permission", "validation")
 SESSIONS = tuple(f"sample-session-{n}" for n in range(5))
-CREDITS_PER_IMAGE = 0.06 * CREDITS_PER_USD  # the list price, as the provider reports it
+CREDITS_PER_IMAGE = (
+    PRICE_USD_PER_IMAGE * CREDITS_PER_USD
+)  # the list price, as the provider reports it
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,13 @@ columns=STATS_COLUMNS)` returns; 10,000 rows take a few milliseconds.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from components.api.contract import ASPECT_RATIOS
+from components.log.rows import plain
 
 STATS_COLUMNS: tuple[str, ...] = (
     "created_at",
@@ -53,7 +53,7 @@ def _ok(df: pd.DataFrame) -> pd.Series:
 
 
 def _maybe(value: float) -> float | None:
-    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+    return plain(value)
 
 
 def compute_metrics(df: pd.DataFrame) -> LogMetrics:
@@ -107,7 +107,7 @@ def request_time_by_ratio(df: pd.DataFrame) -> pd.DataFrame:
     if data.empty:
         return pd.DataFrame(columns=["aspect_ratio", "mode", *names, "count"])
     grouped = data.groupby(["aspect_ratio", "mode"], observed=True)["request_s"]
-    figures = grouped.quantile([0.05, 0.25, 0.5, 0.75, 0.95]).unstack()
+    figures = grouped.quantile(np.array([0.05, 0.25, 0.5, 0.75, 0.95])).unstack()
     figures.columns = names
     figures["count"] = grouped.size()
     figures = figures.reset_index()

@@ -4,4 +4,6 @@
 - `validation`: checks bodies the way the provider does.
 - `art`: draws real-size, deterministic preview images.
 - `process`: runs the server as a child process of the app.
+
+Imports: config, api, images
 """

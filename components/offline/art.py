@@ -12,17 +12,12 @@ import hashlib
 import io
 import math
 import random
-import threading
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any
 
-from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont
+from PIL import Image, ImageDraw, ImageEnhance, ImageFilter
 
-from components.api.contract import (
-    ASPECT_SIZES,
-    CONTENT_TYPES,
-)
+from components.api.contract import ASPECT_SIZES, CONTENT_TYPES
+from components.images.text import FONT_LOCK, fitting_font, font, is_bold, wrap_lines
 
 LABEL = "OFFLINE PREVIEW · FLUX Ultra Studio"
 PROMPT_PREVIEW_CHARS = 80
@@ -51,33 +46,6 @@ class ImageSpec:
         return CONTENT_TYPES[self.output_format]
 
 
-_font_lock = threading.Lock()
-
-
-# Wide-coverage system fonts first (accents, dashes, Greek, Cyrillic), then Pillow's own.
-_FONT_FILES = {False: ("DejaVuSans.ttf",), True: ("DejaVuSans-Bold.ttf",)}
-
-
-@lru_cache(maxsize=32)
-def _font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    """A scalable font at ``size`` px: DejaVu Sans if installed, else Pillow's built-in one."""
-    size = max(size, 8)
-    for name in _FONT_FILES[bold]:
-        try:
-            return ImageFont.truetype(name, size)
-        except OSError:
-            continue
-    try:
-        return ImageFont.load_default(size=size)
-    except (TypeError, OSError, ImportError):  # pragma: no cover - old Pillow / no FreeType
-        return ImageFont.load_default()
-
-
-def _is_bold(font: Any) -> bool:
-    getname = getattr(font, "getname", None)
-    return bool(getname) and "bold" in " ".join(getname()).lower()
-
-
 def _rng_for(spec: ImageSpec) -> random.Random:
     """A generator seeded by a hash of what decides the picture (not by the aspect ratio)."""
     key = f"{spec.prompt}\x00{spec.seed}\x00{spec.index}\x00{int(spec.raw)}".encode()
@@ -87,6 +55,13 @@ def _rng_for(spec: ImageSpec) -> random.Random:
 def _hsv(h: float, s: float, v: float) -> tuple[int, int, int]:
     r, g, b = colorsys.hsv_to_rgb(h % 1.0, min(max(s, 0.0), 1.0), min(max(v, 0.0), 1.0))
     return int(r * 255), int(g * 255), int(b * 255)
+
+
+def _rgb_at(image: Image.Image, xy: tuple[int, int]) -> tuple[int, int, int]:
+    pixel = image.getpixel(xy)
+    if not isinstance(pixel, tuple) or len(pixel) < 3:
+        raise TypeError(f"expected an RGB image, got mode {image.mode}")
+    return pixel[0], pixel[1], pixel[2]
 
 
 def _mix(a: tuple[int, int, int], b: tuple[int, int, int], t: float) -> tuple[int, int, int]:
@@ -209,7 +184,7 @@ def _landscape(rng: random.Random, canvas: Image.Image, hues: list[float], sharp
     w, h = canvas.size
     layers = rng.randint(3, 5)
     horizon = h * rng.uniform(0.52, 0.68)
-    haze = canvas.getpixel((w // 2, int(horizon)))
+    haze = _rgb_at(canvas, (w // 2, int(horizon)))
     _glow(
         canvas,
         (w / 2, horizon),
@@ -272,7 +247,7 @@ def _scene(spec: ImageSpec) -> Image.Image:
     hues = _palette(rng)
     canvas = _sky(rng, hues, small)
     composition = rng.choice(("hills", "waves", "orbs"))
-    if sum(canvas.getpixel((small[0] // 2, 0))) < 200 or rng.random() < 0.2:
+    if sum(_rgb_at(canvas, (small[0] // 2, 0))) < 200 or rng.random() < 0.2:
         _stars(rng, canvas)
     sun = (rng.uniform(0.2, 0.8) * small[0], rng.uniform(0.22, 0.5) * small[1])
     sun_r = min(small) * rng.uniform(0.07, 0.14)
@@ -297,26 +272,6 @@ def _scene(spec: ImageSpec) -> Image.Image:
     return canvas
 
 
-def _fit_lines(
-    draw: ImageDraw.ImageDraw, text: str, font: Any, max_width: float, max_lines: int
-) -> list[str]:
-    """Greedy word wrap by pixel width; the last line gets an ellipsis if text is left over."""
-    words = text.split()
-    lines: list[str] = []
-    while words and len(lines) < max_lines:
-        line = words.pop(0)
-        while words and draw.textlength(f"{line} {words[0]}", font=font) <= max_width:
-            line = f"{line} {words.pop(0)}"
-        lines.append(line)
-    if words and lines:
-        lines[-1] = lines[-1] + "…"
-    for i, line in enumerate(lines):  # a single word wider than the line: cut it
-        while draw.textlength(line, font=font) > max_width and len(line) > 2:
-            line = line[:-2] + "…"
-        lines[i] = line
-    return lines or [""]
-
-
 def _prompt_preview(prompt: str) -> str:
     text = " ".join(prompt.split())
     if not text:
@@ -324,15 +279,6 @@ def _prompt_preview(prompt: str) -> str:
     if len(text) > PROMPT_PREVIEW_CHARS:
         text = text[: PROMPT_PREVIEW_CHARS - 1].rstrip() + "…"
     return f"“{text}”"
-
-
-def _fitting_font(draw: ImageDraw.ImageDraw, text: str, size: int, width: float, bold: bool) -> Any:
-    """The font at ``size`` px, shrunk until ``text`` fits ``width`` (narrow portrait images)."""
-    font = _font(size, bold)
-    while size > 12 and draw.textlength(text, font=font) > width:
-        size = int(size * 0.92)
-        font = _font(size, bold)
-    return font
 
 
 def _caption(image: Image.Image, spec: ImageSpec, accent: tuple[int, int, int]) -> None:
@@ -346,12 +292,12 @@ def _caption(image: Image.Image, spec: ImageSpec, accent: tuple[int, int, int]) 
         f"seed {spec.seed}  ·  image {spec.index + 1}  ·  {spec.aspect_ratio}  ·  "
         f"{width}x{height}{'  ·  raw' if spec.raw else ''}  ·  not a real FLUX generation"
     )
-    with _font_lock:  # FreeType faces are shared between handler threads
+    with FONT_LOCK:
         draw = ImageDraw.Draw(image)
-        label_font = _fitting_font(draw, LABEL, int(120 * scale), text_w - bar_w * 3, True)
-        prompt_font, meta_font = _font(int(84 * scale)), _font(int(60 * scale))
-        prompt_lines = _fit_lines(draw, _prompt_preview(spec.prompt), prompt_font, text_w, 2)
-        meta_line = _fit_lines(draw, meta, meta_font, text_w, 1)[0]
+        label_font = fitting_font(draw, LABEL, int(120 * scale), text_w - bar_w * 3, True)
+        prompt_font, meta_font = font(int(84 * scale)), font(int(60 * scale))
+        prompt_lines = wrap_lines(draw, _prompt_preview(spec.prompt), prompt_font, text_w, 2)
+        meta_line = wrap_lines(draw, meta, meta_font, text_w, 1)[0]
         line_gap = int(20 * scale)
         heights = [int(120 * scale * 1.2)] + [int(84 * scale * 1.25)] * len(prompt_lines)
         heights.append(int(60 * scale * 1.3))
@@ -367,7 +313,7 @@ def _caption(image: Image.Image, spec: ImageSpec, accent: tuple[int, int, int]) 
 
         y = height - band_h + margin // 2
         draw.rectangle((margin, y + 4, margin + bar_w, y + heights[0] - 8), fill=accent)
-        stroke = 0 if _is_bold(label_font) else max(1, int(1.5 * scale))  # faux bold
+        stroke = 0 if is_bold(label_font) else max(1, int(1.5 * scale))  # faux bold
         draw.text(
             (margin + bar_w * 3, y),
             LABEL,

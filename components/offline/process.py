@@ -14,6 +14,7 @@ import sys
 import threading
 from pathlib import Path
 
+from components.config import DEFAULT_OFFLINE_LATENCY_S
 from components.offline.server import OfflineBackend
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,15 +24,15 @@ READY = "ready "
 class OfflineBackendProcess:
     """The same server as OfflineBackend, started with `python -m components.offline.process`."""
 
-    def __init__(self, latency: float = 1.5):
+    def __init__(self, latency: float = DEFAULT_OFFLINE_LATENCY_S):
         self.latency = float(latency)
-        self._proc: subprocess.Popen | None = None
+        self._proc: subprocess.Popen[str] | None = None
         self._url: str | None = None
 
     def start(self, timeout: float = 30.0) -> str:
         if self._url:
             return self._url
-        self._proc = subprocess.Popen(
+        self._proc = proc = subprocess.Popen(
             [sys.executable, "-m", "components.offline.process", f"{self.latency:g}"],
             cwd=ROOT,
             stdin=subprocess.PIPE,
@@ -39,8 +40,10 @@ class OfflineBackendProcess:
             text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
+        stdout = proc.stdout
+        assert stdout is not None  # stdout=PIPE
         line: list[str] = []
-        reader = threading.Thread(target=lambda: line.append(self._proc.stdout.readline()))
+        reader = threading.Thread(target=lambda: line.append(stdout.readline()))
         reader.start()
         reader.join(timeout)
         if not line or not line[0].startswith(READY):
@@ -74,4 +77,4 @@ def _serve(latency: float) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(_serve(float(sys.argv[1]) if len(sys.argv) > 1 else 1.5))
+    raise SystemExit(_serve(float(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_OFFLINE_LATENCY_S))

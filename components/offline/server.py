@@ -5,7 +5,7 @@ JSON, status codes, error bodies, image downloads, billing) against this server 
 instead of the provider. Answers are deterministic and free, so demos, tests and benchmarks
 exercise exactly the code that production uses. Stdlib + Pillow only; never imports streamlit.
 
-Standalone: ``python -m components.offline.server --port 8787 --latency 1.5``.
+Standalone: ``python -m components.offline --port 8787 --latency 1.5``.
 """
 
 from __future__ import annotations
@@ -28,10 +28,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from components.api.contract import (
+    BALANCE_PATHS,
+    GENERATE_PATH,
+    LATENCY_HEADER,
     PRICE_USD_PER_IMAGE,
     RANDOM_SEED_MAX,
     SEED_MIN,
 )
+from components.config import DEFAULT_OFFLINE_LATENCY_S
 from components.offline.art import ImageSpec, render_image, render_preview
 from components.offline.validation import BodyValidationError, validate_generation_body
 
@@ -45,12 +49,9 @@ __all__ = [
     "validate_generation_body",
 ]
 
-GENERATIONS_PATH = "/v1/images/generations"
-BILLING_PATHS = ("/v2/billing", "/v1/billing/balance")
 FILES_PREFIX = "/files/"
-# Per-request latency override, so each browser session can pick its own without touching the
-# shared server.
-LATENCY_HEADER = "X-Flux-Studio-Latency"
+# Cap on the per-request latency override (LATENCY_HEADER), which lets each browser session pick
+# its own latency without touching the shared server.
 LATENCY_MAX_S = 30.0
 # Generated URLs stay valid for this many images (like a CDN, they are not promised forever).
 MAX_FILE_TOKENS = 512
@@ -58,11 +59,6 @@ MAX_FILE_TOKENS = 512
 RENDER_CACHE_SIZE = 32
 MAX_BODY_BYTES = 1 << 20
 FILE_EXTENSIONS = {"jpeg": "jpg", "png": "png"}
-
-
-# --------------------------------------------------------------------------------------------
-# HTTP server
-# --------------------------------------------------------------------------------------------
 
 
 def _now_iso() -> str:
@@ -124,8 +120,6 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Silent: the app's own log records what matters."""
 
-    # -- plumbing --------------------------------------------------------------------------
-
     def _send(
         self,
         status: int,
@@ -150,7 +144,9 @@ class _Handler(BaseHTTPRequestHandler):
         body = json.dumps(payload, ensure_ascii=False).encode()
         self._send(status, body, "application/json; charset=utf-8", request_id)
 
-    def _send_error(self, status: int, message: str, request_id: str) -> None:
+    def _send_error(
+        self, status: int, message: str, request_id: str, extra: dict[str, str] | None = None
+    ) -> None:
         """The provider's error body: message, path, requestId, statusCode, timestamp."""
         payload = {
             "message": message,
@@ -159,11 +155,16 @@ class _Handler(BaseHTTPRequestHandler):
             "statusCode": status,
             "timestamp": _now_iso(),
         }
-        self._send_json(status, payload, request_id)
+        body = json.dumps(payload, ensure_ascii=False).encode()
+        self._send(status, body, "application/json; charset=utf-8", request_id, extra)
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """Errors raised by the stdlib parser (bad request line, unknown method) in our shape."""
         self.close_connection = True
+        if code == 501 and getattr(self, "path", None):
+            # A method we have no handler for (TRACE, CONNECT...): 405 on a path we serve.
+            self._route(self.command)
+            return
         text = message or self.responses.get(code, ("Error",))[0]
         self._send_error(code, text, str(uuid.uuid4()))
 
@@ -186,9 +187,15 @@ class _Handler(BaseHTTPRequestHandler):
         request_id = str(uuid.uuid4())
         path = urlsplit(self.path).path
         body = self._read_body()  # always drained, or the next keep-alive request breaks
+        allow = allowed_methods(path)
+        if allow and method not in allow:
+            self._send_error(
+                405, f"Cannot {method} {path}", request_id, {"Allow": ", ".join(allow)}
+            )
+            return
         try:
             backend = self.server.backend
-            if method == "POST" and path == GENERATIONS_PATH:
+            if method == "POST" and path == GENERATE_PATH:
                 if body is None:
                     self._send_error(
                         400,
@@ -198,7 +205,7 @@ class _Handler(BaseHTTPRequestHandler):
                     )
                     return
                 backend._handle_generation(self, body, request_id)
-            elif method in ("GET", "HEAD") and path in BILLING_PATHS:
+            elif method in ("GET", "HEAD") and path in BALANCE_PATHS:
                 self._send_json(200, backend.balance_payload(), request_id)
             elif method in ("GET", "HEAD") and path.startswith(FILES_PREFIX):
                 backend._handle_file(self, path[len(FILES_PREFIX) :], request_id)
@@ -232,6 +239,15 @@ class _Handler(BaseHTTPRequestHandler):
         self._route("OPTIONS")
 
 
+def allowed_methods(path: str) -> tuple[str, ...]:
+    """The methods a path is served with; empty for a path that does not exist (404)."""
+    if path == GENERATE_PATH:
+        return ("POST",)
+    if path in BALANCE_PATHS or (path.startswith(FILES_PREFIX) and len(path) > len(FILES_PREFIX)):
+        return ("GET", "HEAD")
+    return ()
+
+
 def parse_latency(value: str | None, default: float) -> float:
     """Seconds from the latency header, clamped to 0..30; ``default`` when absent or bad."""
     if value is None or not value.strip():
@@ -254,7 +270,7 @@ class OfflineBackend:
 
     def __init__(
         self,
-        latency: float = 1.5,
+        latency: float = DEFAULT_OFFLINE_LATENCY_S,
         host: str = "127.0.0.1",
         port: int = 0,
         balance_usd: float = 25.0,
@@ -270,8 +286,6 @@ class OfflineBackend:
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._base_url: str | None = None
-
-    # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> str:
         """Bind (port 0 picks a free one), serve in a daemon thread; the base URL."""
@@ -323,8 +337,6 @@ class OfflineBackend:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    # -- state -----------------------------------------------------------------------------
-
     @property
     def balance_usd(self) -> float:
         with self._lock:
@@ -359,8 +371,6 @@ class OfflineBackend:
             while len(self._cache) > RENDER_CACHE_SIZE:
                 self._cache.popitem(last=False)
         return data
-
-    # -- endpoints -------------------------------------------------------------------------
 
     def _handle_generation(self, handler: _Handler, raw_body: bytes, request_id: str) -> None:
         try:
@@ -444,7 +454,7 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def start_offline_backend(latency: float = 1.5) -> OfflineBackend:
+def start_offline_backend(latency: float = DEFAULT_OFFLINE_LATENCY_S) -> OfflineBackend:
     """Start a backend on a free 127.0.0.1 port and return it (already serving)."""
     backend = OfflineBackend(latency=latency)
     backend.start()
@@ -459,7 +469,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8787)
-    parser.add_argument("--latency", type=float, default=1.5, help="seconds per generation")
+    parser.add_argument(
+        "--latency", type=float, default=DEFAULT_OFFLINE_LATENCY_S, help="seconds per generation"
+    )
     parser.add_argument("--balance", type=float, default=25.0, help="demo balance in USD")
     args = parser.parse_args(argv)
     backend = OfflineBackend(
@@ -467,7 +479,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     url = backend.start()
     print(f"FLUX Ultra Studio offline backend on {url} (latency {backend.latency:g} s)")
-    print(f"  POST {url}{GENERATIONS_PATH}   GET {url}{BILLING_PATHS[0]}   Ctrl+C to stop")
+    print(f"  POST {url}{GENERATE_PATH}   GET {url}{BALANCE_PATHS[0]}   Ctrl+C to stop")
     sys.stdout.flush()
     try:
         while True:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Any, TypeGuard
 
 from components.api.contract import (
     ASPECT_RATIOS,
@@ -58,7 +58,7 @@ def _enum_text(options: tuple[Any, ...]) -> str:
     return " | ".join(json.dumps(o) for o in options)
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
@@ -101,8 +101,7 @@ def validate_generation_body(body: Any) -> dict[str, Any]:
 
     seed = body.get("seed")
     if "seed" in body:
-        whole = _is_number(seed) and math.isfinite(seed) and seed == int(seed)
-        if not whole:
+        if not (_is_number(seed) and math.isfinite(seed) and seed == int(seed)):
             shown = _json_type(seed) if not _is_number(seed) else _shown(seed)
             issues.append(f"seed: Expected integer, Received {shown}")
         elif seed < SEED_MIN:

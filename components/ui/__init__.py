@@ -1,1 +1,14 @@
-"""Streamlit pieces shared by the pages: state, form, cards, grids, badges."""
+"""Streamlit only. Shared pieces at the top, one job each:
+
+- `state` (this session's settings and id), `keys` (where the key comes from), `connection`
+  (which backend, and the client for it), `runs` (this session's runner), `balance`,
+  `resources` (per-process offline backend and stores), `pages` (the pages, defined once);
+- `handoff` (what crosses pages), `chrome` (sidebar and banner), `frame_guard`, `messages`,
+  `safe` (text shown as text), `image_card`, `reveal` (NSFW-flagged images), `judging`
+  (ratings and notes), `param_form` (the request form's widgets), `prompt_assist`.
+
+Then one package per page. A page package (`generate`, `compare`, `session_log`, `settings`)
+never imports another page's package: what crosses pages goes through `handoff`.
+
+Imports: config, api, offline, images, log, runner, compare, ui
+"""

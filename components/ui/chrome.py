@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components.ui import session
+from components import config
+from components.ui import balance, connection, pages, state
 
 
 def sidebar() -> None:
-    info = session.backend()
-    conf = session.settings()
+    info = connection.backend()
+    conf = state.settings()
     with st.sidebar:
         st.markdown("### :material/auto_awesome: FLUX Ultra Studio")
         st.caption("FLUX 1.1 [pro] Ultra on the AI/ML API")
@@ -17,7 +18,7 @@ def sidebar() -> None:
             st.badge("Offline demo backend", icon=":material/cloud_off:", color="orange")
         else:
             st.badge("AI/ML API", icon=":material/cloud_done:", color="green")
-            bal, err = session.balance()
+            bal, err = balance.balance()
             if bal is not None:
                 st.metric("Balance", f"${bal.current_balance:,.2f}", border=False)
             else:
@@ -27,7 +28,7 @@ def sidebar() -> None:
 
 def offline_banner() -> None:
     """A calm note on every page while no key is in use: nothing here costs credits."""
-    info = session.backend()
+    info = connection.backend()
     if not info.offline:
         return
     with st.container(border=True):
@@ -35,6 +36,6 @@ def offline_banner() -> None:
         left.markdown(
             ":material/cloud_off: **Offline demo.** Images are placeholders drawn on this "
             "machine and no credits are used. To generate with FLUX 1.1 [pro] Ultra, add your "
-            "AI/ML API key in Settings or set `AIMLAPI_API_KEY` before starting the app."
+            "AI/ML API key in Settings or set `" + config.API_KEY + "` before starting the app."
         )
-        right.page_link("pages/settings.py", label="Add a key", icon=":material/key:")
+        right.page_link(pages.SETTINGS.path, label="Add a key", icon=":material/key:")

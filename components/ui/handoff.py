@@ -8,10 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components.api.contract import GenerationRequest
-
-GENERATE_PAGE = "pages/generate.py"
-COMPARE_PAGE = "pages/compare.py"
-LOG_PAGE = "pages/session_log.py"
+from components.ui import pages
 
 COMPARE_IDS = "handoff_compare_ids"  # list of log row ids to show side by side
 COMPARE_GROUP = "handoff_compare_group"  # a group_id to reopen exactly as it was
@@ -23,12 +20,12 @@ GENERATE_SEED = "handoff_generate_seed"  # only the seed, the rest of the form u
 def to_generate(request: GenerationRequest, *, run_now: bool = False) -> None:
     st.session_state[GENERATE_REQUEST] = request
     st.session_state[GENERATE_AUTORUN] = run_now
-    st.switch_page(GENERATE_PAGE)
+    st.switch_page(pages.GENERATE.path)
 
 
 def to_generate_seed(seed: int) -> None:
     st.session_state[GENERATE_SEED] = int(seed)
-    st.switch_page(GENERATE_PAGE)
+    st.switch_page(pages.GENERATE.path)
 
 
 def to_compare(*, ids: list[str] | None = None, group_id: str | None = None) -> None:
@@ -36,7 +33,7 @@ def to_compare(*, ids: list[str] | None = None, group_id: str | None = None) -> 
         st.session_state[COMPARE_IDS] = list(ids)
     if group_id:
         st.session_state[COMPARE_GROUP] = group_id
-    st.switch_page(COMPARE_PAGE)
+    st.switch_page(pages.COMPARE.path)
 
 
 def take(key: str, default=None):

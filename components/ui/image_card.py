@@ -10,7 +10,8 @@ from typing import Any
 import streamlit as st
 
 from components.api.contract import GenerationRequest
-from components.ui import handoff, param_form, session
+from components.log.rows import row_dict
+from components.ui import param_form, resources, reveal
 from components.ui.safe import md_escape
 
 
@@ -44,7 +45,7 @@ class CardImage:
 def _abs(rel: str | None) -> Path | None:
     if not rel:
         return None
-    _, images = session.stores()
+    _, images = resources.stores()
     try:
         path = images.abs_path(rel)
     except ValueError:
@@ -53,7 +54,7 @@ def _abs(rel: str | None) -> Path | None:
 
 
 def _thumb_source(card: CardImage) -> str | bytes | None:
-    _, images = session.stores()
+    _, images = resources.stores()
     if card.thumb_path:
         thumb = _abs(card.thumb_path)
         if thumb is None and card.path:
@@ -97,20 +98,10 @@ def _reuse_all(params: dict[str, Any], seed: int | None) -> None:
     param_form.load_request(GenerationRequest.from_params({**params, "seed": seed}))
 
 
-def image_card(card: CardImage, *, on_generate_page: bool = True) -> None:
+def image_card(card: CardImage) -> None:
+    """A card on the Generate page: its buttons fill the form on this same page."""
     with st.container(border=True):
-        revealed = st.session_state.get(f"reveal_{card.key}", False)
-        if card.nsfw and not revealed:
-            st.warning(
-                "Hidden: the provider's safety checker flagged this image as NSFW.",
-                icon=":material/visibility_off:",
-            )
-            st.button(
-                "Reveal flagged image",
-                key=f"reveal_btn_{card.key}",
-                on_click=lambda: st.session_state.__setitem__(f"reveal_{card.key}", True),
-            )
-        else:
+        if not reveal.hidden(card.nsfw, card.row_id, card.index):
             source = _thumb_source(card)
             if source is not None:
                 st.image(source, width="stretch")
@@ -146,7 +137,7 @@ def image_card(card: CardImage, *, on_generate_page: bool = True) -> None:
             on_click="ignore",
             width="content",
         )
-        reuse = actions.button(
+        actions.button(
             "Reuse seed",
             icon=":material/replay:",
             key=f"seed_{card.key}",
@@ -154,8 +145,8 @@ def image_card(card: CardImage, *, on_generate_page: bool = True) -> None:
             if card.seed is not None
             else "The provider reported no seed for this image",
             disabled=card.seed is None,
-            on_click=_reuse_seed if on_generate_page else None,
-            args=(card.seed,) if on_generate_page else None,
+            on_click=_reuse_seed,
+            args=(card.seed,),
             width="content",
         )
         pop = actions.popover(
@@ -165,39 +156,20 @@ def image_card(card: CardImage, *, on_generate_page: bool = True) -> None:
             key=f"params_{card.key}",
             on_change="rerun",  # drawn only when opened: keeps the grid light
         )
-        load = False
         if pop.open:
             with pop:
                 st.code(json.dumps({**card.params, "seed": card.seed}, indent=2), language="json")
-                load = st.button(
-                    "Load into the form" if on_generate_page else "Open in Generate",
+                st.button(
+                    "Load into the form",
                     key=f"load_{card.key}",
-                    on_click=_reuse_all if on_generate_page else None,
-                    args=(card.params, card.seed) if on_generate_page else None,
+                    on_click=_reuse_all,
+                    args=(card.params, card.seed),
                 )
-        # Elsewhere, reusing means carrying the seed (or everything) over to the Generate page.
-        if not on_generate_page and reuse and card.seed is not None:
-            handoff.to_generate_seed(card.seed)
-        if not on_generate_page and load:
-            params = {**card.params, "seed": card.seed}
-            handoff.to_generate(GenerationRequest.from_params(params))
-
-
-def _clean(value: Any) -> Any:
-    """pandas NA/NaN to None, numpy scalars to plain Python."""
-    try:
-        import pandas as pd
-
-        if value is None or pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return value.item() if hasattr(value, "item") else value
 
 
 def cards_from_row(row: dict[str, Any]) -> list[CardImage]:
-    """Cards for a log row (one per stored image), for the Session log and Compare."""
-    row = {k: (v if isinstance(v, list) else _clean(v)) for k, v in dict(row).items()}
+    """Cards for a log row (one per stored image), for the Session log."""
+    row = row_dict(row)
     params = GenerationRequest.from_params(row).to_params()
     params["model"] = row.get("model")
     paths = row.get("image_paths") or []

@@ -1,13 +1,16 @@
-"""The Generate form: every parameter of the contract, read from the request model.
+"""The Generate form, and the parameter widgets Compare draws too: one place for each field of
+the contract, read from the request model.
 
-Each widget is bound to the page URL (`bind="query-params"`), so the address bar is a shareable
-link that pre-fills the form. The key is never a widget here, so it can never reach the URL.
+On Generate each widget is bound to the page URL (`bind="query-params"`), so the address bar is a
+shareable link that pre-fills the form. The key is never a widget here, so it can never reach
+the URL.
 """
 
 from __future__ import annotations
 
 import random
 from dataclasses import replace
+from typing import Any, Literal
 
 import streamlit as st
 
@@ -27,6 +30,9 @@ from components.api.contract import (
 from components.ui.prompt_assist import prompt_assist
 from components.ui.safe import md_escape
 
+Bind = Literal["query-params"] | None
+Persist = Literal["page", "session"] | None
+
 ERRORS_STATE = "gen_errors"
 DEFAULTS = GenerationRequest()
 
@@ -34,7 +40,7 @@ DEFAULTS = GenerationRequest()
 K_PROMPT, K_RATIO, K_NUM, K_SEED = "prompt", "aspect_ratio", "num_images", "seed"
 K_RAW, K_FORMAT, K_TOL, K_CHECKER = "raw", "output_format", "safety_tolerance", "safety_checker"
 SUBMIT_KEY = "gen_submit"
-FORM_KEYS = (K_PROMPT, K_RATIO, K_NUM, K_SEED, K_RAW, K_FORMAT, K_TOL, K_CHECKER)
+PROMPT_PLACEHOLDER = "Describe the image: subject, setting, light, lens, mood…"
 
 EXAMPLES = {
     "T-Rex on a beach": (
@@ -90,16 +96,131 @@ def ratio_label(ratio: str) -> str:
     return f"{ratio} · {width}×{height}"
 
 
-def prompt_area() -> None:
+def _keeping(in_url: bool) -> tuple[Bind, Persist]:
+    """Where a widget keeps its value: Generate's in the URL (the link pre-fills the form),
+    Compare's for the browser session (nothing typed is lost on a page switch)."""
+    return ("query-params", None) if in_url else (None, "session")
+
+
+def prompt_box(
+    label: str,
+    key: str,
+    *,
+    in_url: bool,
+    help: str | None = None,
+    height: int = 130,
+    submit_key: str | None = None,
+) -> None:
+    """A prompt text area with a live count. No `max_chars`: that would silently cut an
+    over-long paste; the count turns red instead and validation names the limit."""
+    bind, persist = _keeping(in_url)
     st.text_area(
-        "Prompt",
-        key=K_PROMPT,
-        height=130,
-        placeholder="Describe the image: subject, setting, light, lens, mood…",
-        help=f"Up to {PROMPT_MAX_CHARS} characters. Ctrl/Cmd+Enter generates.",
-        bind="query-params",
+        label,
+        key=key,
+        height=height,
+        placeholder=PROMPT_PLACEHOLDER,
+        help=help,
+        bind=bind,
+        persist_state=persist,
     )
-    prompt_assist(len(st.session_state.get(K_PROMPT) or ""), PROMPT_MAX_CHARS, SUBMIT_KEY)
+    count = len(st.session_state.get(key) or "")
+    prompt_assist(label, count, PROMPT_MAX_CHARS, key=f"{key}_assist", submit_key=submit_key)
+
+
+def ratio_select(key: str, *, disabled: bool = False) -> None:
+    # Never bound to the URL: the labels carry pixel sizes (see _ratio_from_url).
+    st.selectbox(
+        "Aspect ratio · output size",
+        ASPECT_RATIOS,
+        index=ASPECT_RATIOS.index(DEFAULTS.aspect_ratio),
+        format_func=ratio_label,
+        key=key,
+        persist_state="session",
+        disabled=disabled,
+        help="FLUX 1.1 [pro] Ultra renders about 4 megapixels at every ratio.",
+    )
+
+
+def seed_input(
+    key: str, *, in_url: bool, label: str = "Seed", placeholder: str = "Random", help: str
+) -> None:
+    bind, persist = _keeping(in_url)
+    st.number_input(
+        label,
+        min_value=SEED_MIN,
+        max_value=SEED_MAX,
+        value=None,
+        step=1,
+        placeholder=placeholder,
+        key=key,
+        help=help,
+        bind=bind,
+        persist_state=persist,
+    )
+
+
+def raw_toggle(key: str, *, in_url: bool, disabled: bool = False) -> None:
+    bind, persist = _keeping(in_url)
+    st.toggle(
+        "Raw mode",
+        value=DEFAULTS.raw,
+        key=key,
+        help="Less processed, more natural-looking images (model flux-pro/v1.1-ultra-raw).",
+        disabled=disabled,
+        bind=bind,
+        persist_state=persist,
+    )
+
+
+def format_picker(key: str, *, in_url: bool, disabled: bool = False) -> None:
+    bind, persist = _keeping(in_url)
+    st.segmented_control(
+        "Output format",
+        list(OUTPUT_FORMATS),
+        default=DEFAULTS.output_format,
+        required=True,
+        key=key,
+        disabled=disabled,
+        bind=bind,
+        persist_state=persist,
+    )
+
+
+def tolerance_slider(key: str, *, in_url: bool, disabled: bool = False) -> None:
+    bind, persist = _keeping(in_url)
+    st.select_slider(
+        "Safety tolerance",
+        list(SAFETY_TOLERANCES),
+        value=DEFAULTS.safety_tolerance,
+        key=key,
+        help="1 strictest · 6 most permissive",
+        disabled=disabled,
+        bind=bind,
+        persist_state=persist,
+    )
+
+
+def checker_toggle(key: str, *, in_url: bool) -> None:
+    bind, persist = _keeping(in_url)
+    st.toggle(
+        "Safety checker",
+        value=DEFAULTS.enable_safety_checker,
+        key=key,
+        help="Flags images the provider considers NSFW; flagged images stay hidden here "
+        "until you reveal them.",
+        bind=bind,
+        persist_state=persist,
+    )
+
+
+def prompt_area() -> None:
+    prompt_box(
+        "Prompt",
+        K_PROMPT,
+        in_url=True,
+        help=f"Up to {PROMPT_MAX_CHARS} characters. Ctrl/Cmd+Enter generates.",
+        submit_key=SUBMIT_KEY,
+    )
     _field_error("prompt")
     st.pills(
         "Start from an example",
@@ -132,14 +253,7 @@ def parameters() -> None:
     _ratio_from_url()
     cols = st.columns([1, 1], vertical_alignment="bottom")
     with cols[0]:
-        st.selectbox(
-            "Aspect ratio · output size",
-            ASPECT_RATIOS,
-            format_func=ratio_label,
-            key=K_RATIO,
-            persist_state="session",
-            help="FLUX 1.1 [pro] Ultra renders about 4 megapixels at every ratio.",
-        )
+        ratio_select(K_RATIO)
         _ratio_to_url()
         _field_error("aspect_ratio")
     with cols[1]:
@@ -154,18 +268,13 @@ def parameters() -> None:
         )
         _field_error("num_images")
     seed_cols = st.columns([6, 1, 1], vertical_alignment="bottom", gap="small")
-    seed_cols[0].number_input(
-        "Seed",
-        min_value=SEED_MIN,
-        max_value=SEED_MAX,
-        value=None,
-        step=1,
-        placeholder="Random",
-        key=K_SEED,
-        help="Empty means a new random seed each time. The same prompt and seed give the "
-        "same image.",
-        bind="query-params",
-    )
+    with seed_cols[0]:
+        seed_input(
+            K_SEED,
+            in_url=True,
+            help="Empty means a new random seed each time. The same prompt and seed give the "
+            "same image.",
+        )
     seed_cols[1].button(
         "",
         icon=":material/casino:",
@@ -183,37 +292,14 @@ def parameters() -> None:
         width="stretch",
     )
     _field_error("seed")
-    st.toggle(
-        "Raw mode",
-        key=K_RAW,
-        help="Less processed, more natural-looking images (model flux-pro/v1.1-ultra-raw).",
-        bind="query-params",
-    )
+    raw_toggle(K_RAW, in_url=True)
     with st.expander("More settings", icon=":material/tune:"):
         more = st.columns(2)
-        more[0].segmented_control(
-            "Output format",
-            OUTPUT_FORMATS,
-            default=DEFAULTS.output_format,
-            required=True,
-            key=K_FORMAT,
-            bind="query-params",
-        )
-        more[1].toggle(
-            "Safety checker",
-            value=DEFAULTS.enable_safety_checker,
-            key=K_CHECKER,
-            help="Flags images the provider considers NSFW; flagged images stay hidden here "
-            "until you reveal them.",
-            bind="query-params",
-        )
-        st.select_slider(
-            "Safety tolerance (1 strictest · 6 most permissive)",
-            SAFETY_TOLERANCES,
-            value=DEFAULTS.safety_tolerance,
-            key=K_TOL,
-            bind="query-params",
-        )
+        with more[0]:
+            format_picker(K_FORMAT, in_url=True)
+        with more[1]:
+            checker_toggle(K_CHECKER, in_url=True)
+        tolerance_slider(K_TOL, in_url=True)
         for name in ("output_format", "safety_tolerance", "enable_safety_checker", "raw"):
             _field_error(name)
 
@@ -222,7 +308,7 @@ def request_from_state(keys: dict[str, str]) -> GenerationRequest:
     """A request from widget values: `keys` maps request fields to widget keys; a field with no
     widget, or a widget still empty, keeps the request model's default."""
     state = st.session_state
-    values = {}
+    values: dict[str, Any] = {}
     for name, key in keys.items():
         value = state.get(key)
         if name == "prompt":

@@ -1,10 +1,10 @@
-"""Two small helps for the prompt box, in the page itself (no iframe):
+"""Two small helps for a prompt box, in the page itself (no iframe):
 
 - a live character count that turns red past the limit, without capping what the user can type
   or paste (`max_chars` would silently refuse a long paste, losing it);
-- Ctrl/Cmd+Enter in the prompt generates with what was just typed. The text area first gets the
-  blur that commits its value, then the Generate button is clicked, so the click never races
-  the commit (the button's own shortcut covers the rest of the page).
+- optionally, Ctrl/Cmd+Enter in the prompt presses a submit button with what was just typed.
+  The text area first gets the blur that commits its value, then the button is clicked, so the
+  click never races the commit (the button's own shortcut covers the rest of the page).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ _CSS = """
          margin-top: -0.4rem; font-variant-numeric: tabular-nums; }
 .count.over { color: var(--st-red-color, #ff6b6b); font-weight: 600; }
 """
-# Only numbers and a widget key pass through `data`; the prompt is read from the page, never
-# injected into it.
+# Only numbers, a widget key and the box's own (constant) label pass through `data`; the prompt
+# is read from the page, never injected into it.
 _JS = """
 export default function(component) {
   const { parentElement, data } = component;
@@ -28,18 +28,18 @@ export default function(component) {
     el.textContent = `${n.toLocaleString()} / ${max.toLocaleString()} characters`;
     el.classList.toggle('over', n > max);
   };
-  // Count what the box holds now, not what the server last saw: typing may have begun before
-  // this script was loaded.
-  const current = document.querySelector('textarea[aria-label="Prompt"]');
-  paint(current ? [...current.value].length : Number(data.count));
   // Listen at the document (capture) rather than on the text area: Streamlit may replace the
   // element on a rerun, and a listener on the old node would silently stop working.
   const isPrompt = (t) =>
-    t instanceof HTMLTextAreaElement && t.getAttribute('aria-label') === 'Prompt';
+    t instanceof HTMLTextAreaElement && t.getAttribute('aria-label') === data.label;
+  // Count what the box holds now, not what the server last saw: typing may have begun before
+  // this script was loaded.
+  const current = [...document.querySelectorAll('textarea')].find(isPrompt);
+  paint(current ? [...current.value].length : Number(data.count));
   const onInput = (event) => { if (isPrompt(event.target)) paint([...event.target.value].length); };
   const onKey = (event) => {
     const combo = event.key === 'Enter' && (event.ctrlKey || event.metaKey);
-    if (!combo || !isPrompt(event.target)) return;
+    if (!data.submit || !combo || !isPrompt(event.target)) return;
     event.preventDefault();
     event.stopImmediatePropagation();
     event.target.blur();
@@ -64,9 +64,12 @@ export default function(component) {
 _assist = st.components.v2.component("flux_studio_prompt_assist", html=_HTML, css=_CSS, js=_JS)
 
 
-def prompt_assist(count: int, limit: int, submit_key: str) -> None:
-    """Count and shortcut for the prompt; `submit_key` is the Generate button's widget key."""
+def prompt_assist(
+    label: str, count: int, limit: int, *, key: str, submit_key: str | None = None
+) -> None:
+    """Count (and shortcut) for the text area labelled `label`; `submit_key` is the widget key
+    of the button Ctrl/Cmd+Enter presses, or None for no shortcut."""
     _assist(
-        data={"count": int(count), "max": int(limit), "submit": submit_key},
-        key="gen_prompt_assist",
+        data={"label": label, "count": int(count), "max": int(limit), "submit": submit_key or ""},
+        key=key,
     )

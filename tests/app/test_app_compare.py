@@ -137,7 +137,9 @@ def test_cost_line_with_a_key_shows_the_estimate_in_dollars(data, monkeypatch):
     at.text_area(key="cmp_prompt").input("a red car").run()
     at.number_input(key="cmp_seed_count").set_value(10).run()
     line = next(m.value for m in at.markdown if "images" in m.value)
-    assert line == "**10 images · estimated \\$0.60 at the list price of \\$0.06 per image**"
+    # Every $ is escaped (a bare one would start LaTeX); the rest reads as written.
+    assert line.count("\\$") == 2
+    assert plain(line) == "**10 images · estimated $0.60 at the list price of $0.06 per image**"
 
 
 def test_problems_are_explained_and_block_the_run(data):
@@ -154,6 +156,15 @@ def test_problems_are_explained_and_block_the_run(data):
     # What was typed is still there after switching modes.
     at.segmented_control(key="cmp_mode").set_value("prompts").run()
     assert at.text_area(key="cmp_p1").value == "only one prompt"
+
+
+def test_an_over_long_prompt_is_kept_whole_and_explained(data):
+    at = page()
+    long_prompt = "word " * 900  # 4500 characters: a paste is never cut at the limit
+    at.text_area(key="cmp_prompt").input(long_prompt).run()
+    assert at.text_area(key="cmp_prompt").value == long_prompt
+    assert "Prompt is 4500 characters long; the limit is 4000." in plain(" ".join(texts(at)))
+    assert at.button(key="cmp_run").disabled and not at.exception
 
 
 @pytest.fixture
@@ -205,3 +216,18 @@ def test_rows_handed_over_from_the_log_are_labelled_by_what_differs(data, logged
     assert shown.index("**seed=23**") < shown.index("**seed=21**")  # in the order given
     labels = [json.loads(t)["x"] for t in log_store.query()["group_label"]]
     assert sorted(labels) == ["seed=21", "seed=22", "seed=23"]
+
+
+def test_a_flagged_cell_stays_hidden_until_revealed(data, logged_group):
+    log_store, jobs = logged_group
+    log_store.update(jobs[0].id, nsfw=True)
+    at = AppTest.from_file(PAGE, default_timeout=30)
+    at.session_state[handoff.COMPARE_GROUP] = "group-one"
+    at.run()
+    notice = "flagged this image as NSFW"
+    assert sum(notice in c.value for c in at.caption) == 1
+    pictures = [i for i in at.get("image") if "result" in str(i.proto)]
+    assert len(pictures) == 2  # the other two cells
+    at.button(key=f"reveal_btn_{jobs[0].id}_0").click().run()
+    assert not any(notice in c.value for c in at.caption) and not at.exception
+    assert len([i for i in at.get("image") if "result" in str(i.proto)]) == 3

@@ -83,9 +83,6 @@ def select(at: AppTest, positions: list[int]) -> AppTest:
     return at
 
 
-# --------------------------------------------------------------------------- render
-
-
 def test_page_renders_10k_rows_with_figures_from_the_store(shared):
     log, _, _ = shared
     at = open_log()
@@ -131,9 +128,6 @@ def test_charts_render_for_the_filtered_rows(shared):
     at.button_group(key="log_f_status").set_value(None).run()
     assert len(at.get("vega_lite_chart")) == 4
     assert any("random sample of 2,000 of 10,000" in c.value for c in at.caption)
-
-
-# --------------------------------------------------------------------------- filters
 
 
 def _now_floor() -> datetime:
@@ -208,9 +202,6 @@ def test_filters_combine_in_one_query(shared):
     at.run()
     filt = LogFilter(text="lighthouse", status="ok", aspect_ratios=("16:9",), raw=False)
     assert metric(at, "Generations") == f"{log.count(filt):,}"
-
-
-# --------------------------------------------------------------------------- one row
 
 
 def _rows(log: LogStore, at: AppTest, positions: list[int]) -> list[dict]:
@@ -311,9 +302,6 @@ def test_open_the_comparison_group_of_a_row(shared, compare_calls):
     assert compare_calls == [{"group_id": group}]
 
 
-# --------------------------------------------------------------------------- delete
-
-
 def test_delete_asks_first_then_removes_rows_and_their_files(own):
     log, images, sample = own
     at = open_log()
@@ -342,9 +330,6 @@ def test_delete_asks_first_then_removes_rows_and_their_files(own):
     ]
     assert metric(at, "Generations") == f"{ROWS - 2:,}"
     assert not table(at).value["prompt"].isin([r["prompt"] for r in rows]).any()
-
-
-# --------------------------------------------------------------------------- transfer
 
 
 def _import(at: AppTest, name: str, data: bytes) -> str:
@@ -403,9 +388,6 @@ def test_a_broken_file_is_refused_with_a_reason(shared):
     assert "Nothing imported" in message and "ZIP" in message
 
 
-# --------------------------------------------------------------------------- image params
-
-
 def _read_image(at: AppTest, data: bytes, name: str = "flux.jpg") -> AppTest:
     at.session_state["log_tab"] = "Read an image"
     at.run()
@@ -435,9 +417,6 @@ def test_an_image_from_elsewhere_says_it_has_no_parameters(shared):
     at = _read_image(open_log(), image_bytes())
     assert any("No FLUX Ultra Studio parameters" in w.value for w in at.warning)
     assert not [b for b in at.button if b.label == "Load into Generate"]
-
-
-# --------------------------------------------------------------------------- safety
 
 
 def test_user_and_provider_text_is_shown_never_rendered(monkeypatch, tmp_path):
@@ -475,14 +454,11 @@ def test_flagged_images_stay_hidden_until_revealed(own):
     spot = page_ids.index(flagged)
     assert pd.isna(table(at).value["thumb"].iloc[spot])  # no thumbnail in the table
     select(at, [spot])
-    assert any("Flagged as NSFW" in w.value for w in at.warning)
+    assert any("flagged this image as NSFW" in w.value for w in at.warning)
     assert not at.get("image")
     button(at, "Reveal").click().run()
     assert not at.exception
     assert len(at.get("image")) == 1
-
-
-# --------------------------------------------------------------------------- helpers
 
 
 def test_picked_days_are_the_users_local_days():

@@ -135,7 +135,6 @@ def test_grid_reopens_from_the_log_exactly_as_it_was(app, page):
     assert LogStore(app.data_dir / "studio.db").count() == count
 
 
-# --------------------------------------------------------------------------- faults
 
 
 def jpeg(seed: int) -> bytes:

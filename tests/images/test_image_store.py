@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from PIL import Image, ImageDraw, ImageFilter
 
 from components.images.store import (
+    ID_PATTERN,
     JPEG_MARKER,
     METADATA_KEY,
     ImageStore,
@@ -82,9 +83,6 @@ def _files(root: Path) -> list[Path]:
 def _pixels(data: bytes) -> bytes:
     with Image.open(io.BytesIO(data)) as im:
         return im.convert("RGB").tobytes()
-
-
-# --------------------------------------------------------------------------- saving
 
 
 def test_save_jpeg(store: ImageStore, tmp_path: Path, jpeg_bytes: bytes) -> None:
@@ -196,9 +194,6 @@ def test_jpeg_thumbnail_is_fast(jpeg_bytes: bytes) -> None:
     assert median_ms < 60  # typically 10-20 ms; the bound tolerates a busy machine
 
 
-# --------------------------------------------------------------------------- names and paths
-
-
 def test_file_names_come_from_ids_only(store: ImageStore, tmp_path: Path, jpeg_bytes: bytes):
     store.save("f00d_0", jpeg_bytes, {"prompt": "../../etc/passwd"}, day=DAY)
     store.save("f00d_1", jpeg_bytes, {"prompt": "/tmp/evil; rm -rf ~"}, day=DAY)
@@ -214,8 +209,28 @@ def test_file_names_come_from_ids_only(store: ImageStore, tmp_path: Path, jpeg_b
 
 
 @pytest.mark.parametrize(
+    "row_id", ["a", "A9", "0-f_x", "x" * 64, "3f2b9c1e4d5a6b7c8d9e0f1a2b3c4d5e"]
+)
+def test_row_ids_that_name_files(row_id: str) -> None:
+    assert ID_PATTERN.fullmatch(row_id)
+
+
+@pytest.mark.parametrize("row_id", ["", "-rf", "_x", "x" * 65, "a.b", "a/b", "é", "a b"])
+def test_row_ids_that_could_not_name_a_file(row_id: str) -> None:
+    assert not ID_PATTERN.fullmatch(row_id)
+
+
+def test_the_longest_row_id_still_names_its_images(store: ImageStore, jpeg_bytes: bytes) -> None:
+    stored = store.save(image_id("x" * 64, 3), jpeg_bytes, PARAMS, day=DAY)
+    assert stored.path == f"images/2026-11-26/{'x' * 64}_3.jpg"
+
+
+@pytest.mark.parametrize(
     "bad_id",
-    ["../x", "..", "a/b", "a\\b", "", ".hidden", "a b", "x" * 200, "é", "a\x00b", "-rf", "a.jpg"],
+    [
+        *("../x", "..", "a/b", "a\\b", "", ".hidden", "a b", "x" * 200, "é", "a\x00b", "-rf"),
+        *("a.jpg", "abc", "_0", "-x_0", "x" * 65 + "_0", "abc_", "abc_x"),
+    ],
 )
 def test_bad_ids_rejected(store: ImageStore, tmp_path: Path, jpeg_bytes: bytes, bad_id: str):
     with pytest.raises(ValueError, match="image id"):
@@ -226,13 +241,13 @@ def test_bad_ids_rejected(store: ImageStore, tmp_path: Path, jpeg_bytes: bytes, 
 @pytest.mark.parametrize("data", [b"", b"GIF89a....", b"\xff\xd8\xff\xe0garbage", b"%PDF-1.7"])
 def test_non_images_rejected_and_nothing_written(store: ImageStore, tmp_path: Path, data: bytes):
     with pytest.raises(ValueError):
-        store.save("abc", data, PARAMS)
+        store.save("abc_0", data, PARAMS)
     assert _files(tmp_path) == []
 
 
 def test_params_must_be_a_dict(store: ImageStore, jpeg_bytes: bytes) -> None:
     with pytest.raises(TypeError):
-        store.save("abc", jpeg_bytes, ["not", "a", "dict"])  # type: ignore[arg-type]
+        store.save("abc_0", jpeg_bytes, ["not", "a", "dict"])  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -271,9 +286,6 @@ def test_abs_path_refuses_symlinks_out(store: ImageStore, tmp_path: Path) -> Non
 def test_abs_path_accepts_stored_paths(store: ImageStore, tmp_path: Path) -> None:
     assert store.abs_path("images/2026-11-26/a_0.jpg") == tmp_path / "images/2026-11-26/a_0.jpg"
     assert store.abs_path("thumbs\\2026-11-26\\a_0.jpg") == tmp_path / "thumbs/2026-11-26/a_0.jpg"
-
-
-# --------------------------------------------------------------------------- reading garbage
 
 
 def _png_with_text(keyword: bytes, text: bytes, kind: bytes = b"tEXt") -> bytes:
@@ -325,9 +337,6 @@ def test_read_params_on_plain_images_and_odd_sources(tmp_path: Path, jpeg_bytes:
 def test_read_params_never_raises(prefix: bytes, tail: bytes) -> None:
     result = read_params(prefix + tail)
     assert result is None or isinstance(result, dict)
-
-
-# --------------------------------------------------------------------------- housekeeping
 
 
 def test_clear_and_regenerate_thumbnails(

@@ -33,6 +33,8 @@ from components.api.contract import (
     ASPECT_RATIOS,
     ASPECT_SIZES,
     CONTENT_TYPES,
+    GENERATE_PATH,
+    LATENCY_HEADER,
     MODEL,
     MODEL_RAW,
     PRICE_USD_PER_IMAGE,
@@ -40,8 +42,6 @@ from components.api.contract import (
     RANDOM_SEED_MAX,
 )
 from components.offline.server import (
-    GENERATIONS_PATH,
-    LATENCY_HEADER,
     BodyValidationError,
     ImageSpec,
     OfflineBackend,
@@ -105,9 +105,9 @@ BALANCE = {
 def _request_schemas() -> dict[str, dict[str, Any]]:
     """The provider's own request schemas, one per model id."""
     openapi = json.loads((SCHEMAS / "flux-pro-v1.1-ultra.openapi.json").read_text())
-    plain = openapi["paths"][GENERATIONS_PATH]["post"]["requestBody"]["content"][
-        "application/json"
-    ]["schema"]
+    plain = openapi["paths"][GENERATE_PATH]["post"]["requestBody"]["content"]["application/json"][
+        "schema"
+    ]
     raw = json.loads((SCHEMAS / "flux-pro-v1.1-ultra-raw.request.schema.json").read_text())
     return {MODEL: plain, MODEL_RAW: raw["schema"]}
 
@@ -134,7 +134,7 @@ def generate(
     http: requests.Session, base: str, headers: dict[str, str] | None = None, **fields: Any
 ) -> requests.Response:
     body = {"model": MODEL, "prompt": PROMPT, **fields}
-    return http.post(f"{base}{GENERATIONS_PATH}", json=body, headers=headers, timeout=30)
+    return http.post(f"{base}{GENERATE_PATH}", json=body, headers=headers, timeout=30)
 
 
 def download(http: requests.Session, url: str) -> tuple[bytes, requests.Response]:
@@ -163,9 +163,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-# -- success -------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("aspect_ratio", ["16:9", "1:1", "9:21", "4:3", "21:9"])
@@ -198,7 +195,7 @@ def test_provider_example_body_works_unchanged(
 ) -> None:
     """The provider's own example (model + prompt only) gets the contract's defaults."""
     response = http.post(
-        f"{backend.base_url}{GENERATIONS_PATH}",
+        f"{backend.base_url}{GENERATE_PATH}",
         headers={"Content-Type": "application/json", "Authorization": "Bearer <KEY>"},
         json={"model": MODEL, "prompt": PROMPT},
         timeout=30,
@@ -323,7 +320,7 @@ def test_raw_flag_follows_the_model_id(
         assert response.status_code == 200, response.text
         jsonschema.validate(response.json(), SHAPE_A)
     else:
-        body = assert_error(response, 400, GENERATIONS_PATH)
+        body = assert_error(response, 400, GENERATE_PATH)
         assert body["message"].startswith("Body validation error")
         assert "raw" in body["message"]
 
@@ -335,8 +332,6 @@ def test_raw_mode_renders_a_different_image(
     raw = generate(http, backend.base_url, model=MODEL_RAW, raw=True, seed=21).json()
     assert download(http, plain)[0] != download(http, raw["images"][0]["url"])[0]
 
-
-# -- validation ----------------------------------------------------------------------------
 
 MISSING = object()
 
@@ -390,8 +385,8 @@ def test_every_invalid_field_is_a_400(
     else:
         body[field] = value
     before = backend.balance_usd
-    response = http.post(f"{backend.base_url}{GENERATIONS_PATH}", json=body, timeout=30)
-    error = assert_error(response, 400, GENERATIONS_PATH)
+    response = http.post(f"{backend.base_url}{GENERATE_PATH}", json=body, timeout=30)
+    error = assert_error(response, 400, GENERATE_PATH)
     assert error["message"].startswith("Body validation error: ")
     assert field in error["message"]
     assert "Expected" in error["message"] and "Received" in error["message"]
@@ -400,8 +395,8 @@ def test_every_invalid_field_is_a_400(
 
 def test_all_problems_are_reported_at_once(backend: OfflineBackend, http: requests.Session) -> None:
     body = {"model": MODEL, "prompt": PROMPT, "seed": 0, "aspect_ratio": "5:4", "num_images": 9}
-    response = http.post(f"{backend.base_url}{GENERATIONS_PATH}", json=body, timeout=30)
-    message = assert_error(response, 400, GENERATIONS_PATH)["message"]
+    response = http.post(f"{backend.base_url}{GENERATE_PATH}", json=body, timeout=30)
+    message = assert_error(response, 400, GENERATE_PATH)["message"]
     for field in ("seed", "aspect_ratio", "num_images"):
         assert field in message
 
@@ -428,12 +423,12 @@ def test_body_that_is_not_a_json_object_is_a_400(
     backend: OfflineBackend, http: requests.Session, payload: bytes
 ) -> None:
     response = http.post(
-        f"{backend.base_url}{GENERATIONS_PATH}",
+        f"{backend.base_url}{GENERATE_PATH}",
         data=payload,
         headers={"Content-Type": "application/json"},
         timeout=30,
     )
-    error = assert_error(response, 400, GENERATIONS_PATH)
+    error = assert_error(response, 400, GENERATE_PATH)
     assert error["message"].startswith("Body validation error")
 
 
@@ -442,11 +437,9 @@ def test_body_that_is_not_a_json_object_is_a_400(
     [
         ("GET", "/nope"),
         ("POST", "/v1/images/generate"),
-        ("GET", GENERATIONS_PATH),
-        ("POST", "/v2/billing"),
         ("GET", "/files/0123456789abcdef.jpg"),
         ("GET", "/files/"),
-        ("DELETE", "/v2/billing"),
+        ("TRACE", "/nope"),
     ],
 )
 def test_unknown_paths_are_404(
@@ -454,6 +447,26 @@ def test_unknown_paths_are_404(
 ) -> None:
     response = http.request(method, f"{backend.base_url}{path}", json={"x": 1}, timeout=30)
     assert_error(response, 404, path)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("GET", GENERATE_PATH, "POST"),
+        ("PUT", GENERATE_PATH, "POST"),
+        ("DELETE", GENERATE_PATH, "POST"),
+        ("TRACE", GENERATE_PATH, "POST"),
+        ("POST", "/v2/billing", "GET, HEAD"),
+        ("DELETE", "/v2/billing", "GET, HEAD"),
+        ("PATCH", "/files/0123456789abcdef.jpg", "GET, HEAD"),
+    ],
+)
+def test_methods_a_path_does_not_serve_are_405_with_allow(
+    backend: OfflineBackend, http: requests.Session, method: str, path: str, allow: str
+) -> None:
+    response = http.request(method, f"{backend.base_url}{path}", json={"x": 1}, timeout=30)
+    assert_error(response, 405, path)
+    assert response.headers["Allow"] == allow
 
 
 def test_file_with_the_wrong_extension_is_404(
@@ -466,7 +479,7 @@ def test_file_with_the_wrong_extension_is_404(
 
 def test_any_authorization_is_accepted(backend: OfflineBackend) -> None:
     body = {"model": MODEL, "prompt": PROMPT, "seed": 2}
-    url = f"{backend.base_url}{GENERATIONS_PATH}"
+    url = f"{backend.base_url}{GENERATE_PATH}"
     for headers in ({}, {"Authorization": "Bearer whatever"}, {"Authorization": "garbage"}):
         assert requests.post(url, json=body, headers=headers, timeout=30).status_code == 200
 
@@ -533,9 +546,6 @@ def test_validator_normalises_defaults() -> None:
     }
 
 
-# -- billing -------------------------------------------------------------------------------
-
-
 def test_billing_goes_down_per_image_and_never_below_zero(http: requests.Session) -> None:
     with OfflineBackend(latency=0, balance_usd=0.2) as server:
         for path in ("/v2/billing", "/v1/billing/balance"):
@@ -561,9 +571,6 @@ def test_billing_is_thread_safe(http: requests.Session) -> None:
         assert server.balance_usd == pytest.approx(expected)
         got = http.get(f"{server.base_url}/v2/billing", timeout=30).json()["current_balance"]
         assert got == pytest.approx(expected)
-
-
-# -- latency and concurrency ---------------------------------------------------------------
 
 
 def test_latency_header_is_honoured(backend: OfflineBackend, http: requests.Session) -> None:
@@ -621,9 +628,6 @@ def test_parallel_requests_do_not_serialise(
     assert 0.5 <= elapsed < 1.5, elapsed
 
 
-# -- lifecycle -----------------------------------------------------------------------------
-
-
 def test_lifecycle_and_helpers() -> None:
     server = start_offline_backend(latency=0.0)
     try:
@@ -658,7 +662,7 @@ def test_stop_wakes_a_sleeping_generation(http: requests.Session) -> None:
     with ThreadPoolExecutor(1) as pool:
         future = pool.submit(
             lambda: requests.post(
-                f"{url}{GENERATIONS_PATH}", json={"model": MODEL, "prompt": "p"}, timeout=30
+                f"{url}{GENERATE_PATH}", json={"model": MODEL, "prompt": "p"}, timeout=30
             )
         )
         time.sleep(0.3)
@@ -683,7 +687,7 @@ def test_standalone_module_serves_until_killed() -> None:
         assert f"http://127.0.0.1:{port}" in line, line + process.stderr.read()
         base = f"http://127.0.0.1:{port}"
         response = requests.post(
-            f"{base}{GENERATIONS_PATH}",
+            f"{base}{GENERATE_PATH}",
             headers={"Content-Type": "application/json", "Authorization": "Bearer <KEY>"},
             json={"model": MODEL, "prompt": PROMPT, "seed": 99},
             timeout=30,

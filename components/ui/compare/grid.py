@@ -12,9 +12,10 @@ from types import SimpleNamespace
 
 import streamlit as st
 
-from components.compare.sheet import WRAP, Sheet, SheetCell
+from components.api.errors import ErrorType
+from components.compare.sheet import WRAP, CellStatus, Sheet, SheetCell
 from components.images import letterbox
-from components.ui import session
+from components.ui import resources, reveal
 from components.ui.compare import judge as compare_judge
 from components.ui.messages import error_box
 from components.ui.safe import md_escape
@@ -24,9 +25,9 @@ BOX_LONG_SIDE = 512
 # grid and its judging view share it, and tests tell a new run's cells from the last one's.
 GRID_KEY = "cmp_grid"
 STATUS_TEXT = {
-    "pending": ":material/hourglass_top: waiting for its result…",
-    "cancelled": ":material/cancel: cancelled before it started",
-    "missing": ":material/block: not run (cancelled)",
+    CellStatus.PENDING: ":material/hourglass_top: waiting for its result…",
+    CellStatus.CANCELLED: ":material/cancel: cancelled before it started",
+    CellStatus.MISSING: ":material/block: not run (cancelled)",
 }
 
 
@@ -34,7 +35,7 @@ STATUS_TEXT = {
 def _boxed(thumb_path: str | None, image_path: str | None, aspect: float) -> bytes | None:
     """The cell picture: the thumbnail (or original) in the sheet's box. Files never change
     under a path, so the path is a safe cache key."""
-    _, images = session.stores()
+    _, images = resources.stores()
     data = images.thumbnail_bytes(thumb_path) if thumb_path else None
     if data is None and image_path:
         data = images.read_bytes(image_path)
@@ -42,48 +43,47 @@ def _boxed(thumb_path: str | None, image_path: str | None, aspect: float) -> byt
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _empty_box(aspect: float, kind: str) -> str:
+def _empty_box(aspect: float, status: str) -> str:
     """A placeholder as a tiny data URL rather than a media file: it is redrawn on every poll
     of the live grid, and this way costs the browser no request and the server no file."""
-    colour = letterbox.FAILED if kind == "error" else letterbox.PENDING
+    colour = letterbox.FAILED if status == CellStatus.ERROR else letterbox.PENDING
     box = letterbox.box_size(aspect, BOX_LONG_SIDE // 4)
-    jpeg = letterbox.to_jpeg(letterbox.placeholder(box, colour, cross=kind != "pending"), 70)
+    jpeg = letterbox.to_jpeg(
+        letterbox.placeholder(box, colour, cross=status != CellStatus.PENDING), 70
+    )
     return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode()
 
 
 def _picture(cell: SheetCell, aspect: float, live: bool) -> None:
-    hidden = cell.nsfw and not st.session_state.get(f"cmp_reveal_{cell.row_id}")
+    # The notice goes under the picture but must be decided first: the slot keeps the order.
+    slot = st.container()
+    hidden = cell.has_image and reveal.hidden(
+        cell.nsfw, cell.row_id, compact=True, can_reveal=not live
+    )
     data = None
     if cell.has_image and not hidden:
         if cell.data is not None:
             data = letterbox.letterboxed_jpeg(cell.data, aspect, BOX_LONG_SIDE)
         else:
             data = _boxed(cell.thumb_path, cell.image_path, round(aspect, 4))
-    if data is not None:
-        # alt names the cell: a result is told apart from a placeholder by it (tests too).
-        st.image(data, width="stretch", alt=f"result {cell.label}")
-        return
-    kind = "error" if cell.status == "error" else "pending" if cell.status == "pending" else "x"
-    st.image(_empty_box(round(aspect, 4), kind), width="stretch", alt=cell.status)
-    if hidden and cell.has_image:
-        st.caption(":material/visibility_off: Flagged NSFW by the provider's checker.")
-        if not live:
-            st.button("Reveal", key=f"cmp_reveal_btn_{cell.row_id}", on_click=_reveal, args=(cell,))
-
-
-def _reveal(cell: SheetCell) -> None:
-    st.session_state[f"cmp_reveal_{cell.row_id}"] = True
+    with slot:
+        if data is not None:
+            # alt names the cell: a result is told apart from a placeholder by it (tests too).
+            st.image(data, width="stretch", alt=f"result {cell.label}")
+            return
+        status = str(cell.status)
+        st.image(_empty_box(round(aspect, 4), status), width="stretch", alt=status)
 
 
 def _cell(cell: SheetCell, aspect: float, live: bool) -> None:
     with st.container(border=True, key=f"cmp_cell_{cell.row}_{cell.col}"):
         _picture(cell, aspect, live)
-        if cell.status == "ok":
+        if cell.status == CellStatus.OK:
             st.caption(md_escape(cell.facts))
-        elif cell.status == "error":
+        elif cell.status == CellStatus.ERROR:
             st.caption(md_escape(cell.facts))
             error = SimpleNamespace(
-                error_type=cell.error_type or "error",
+                error_type=cell.error_type or ErrorType.ERROR,
                 message=cell.error_message or "The request failed.",
                 request_id=cell.request_id,
                 attempts=None,
@@ -92,7 +92,7 @@ def _cell(cell: SheetCell, aspect: float, live: bool) -> None:
             error_box(error, compact=True)
         else:
             st.caption(STATUS_TEXT.get(cell.status, ""))
-        if not live and cell.row_id and cell.status in ("ok", "error"):
+        if not live and cell.row_id and cell.status in (CellStatus.OK, CellStatus.ERROR):
             compare_judge.cell_controls(cell)
 
 
@@ -116,7 +116,9 @@ def render(sheet: Sheet, *, live: bool, key: str) -> None:
                 line[0].markdown(f"**{md_escape(row_header)}**")
             for slot, col in enumerate(cols):
                 with line[slot + offset]:
-                    cell = sheet.cells.get((grid_row, col)) or SheetCell(grid_row, col, "missing")
+                    cell = sheet.cells.get((grid_row, col)) or SheetCell(
+                        grid_row, col, CellStatus.MISSING
+                    )
                     _cell(cell, aspect, live)
             if not live and sheet.two_d:
                 compare_judge.winner_picker(sheet, grid_row, key)

@@ -9,23 +9,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components.compare.sheet import Sheet, SheetCell
-from components.ui import session
+from components.compare.sheet import CellStatus, Sheet, SheetCell
+from components.ui import judging
 from components.ui.image_card import CardImage, full_size
 from components.ui.safe import md_escape
 
 WINNER_RATING = 5
 NOTE_MAX_CHARS = 500
-
-
-def _save_rating(row_id: str, key: str) -> None:
-    value = st.session_state.get(key)
-    session.stores()[0].update(row_id, rating=None if value is None else int(value) + 1)
-
-
-def _save_note(row_id: str, key: str) -> None:
-    text = (st.session_state.get(key) or "").strip()
-    session.stores()[0].update(row_id, note=text or None)
 
 
 def _card(cell: SheetCell) -> CardImage:
@@ -63,7 +53,9 @@ def cell_controls(cell: SheetCell) -> None:
     st.session_state[star_key] = cell.rating - 1 if cell.rating else None
     st.session_state[note_key] = cell.note or ""
     if cell.has_image:  # a failed cell has nothing to look at or rate, but may get a note
-        st.feedback("stars", key=star_key, on_change=_save_rating, args=(cell.row_id, star_key))
+        st.feedback(
+            "stars", key=star_key, on_change=judging.save_stars, args=(cell.row_id, star_key)
+        )
     cols = st.columns([1, 3], vertical_alignment="center", gap="small")
     if cell.has_image and cols[0].button(
         "",
@@ -79,7 +71,7 @@ def cell_controls(cell: SheetCell) -> None:
         max_chars=NOTE_MAX_CHARS,
         placeholder="Add a note…",
         label_visibility="collapsed",
-        on_change=_save_note,
+        on_change=judging.save_note,
         args=(cell.row_id, note_key),
     )
 
@@ -91,19 +83,18 @@ def _winner_of(cells: list[SheetCell]) -> int | None:
 
 def _pick_winner(row_cells: list[tuple[int, str, int | None]], key: str) -> None:
     chosen = st.session_state.get(key)
-    log = session.stores()[0]
     for col, row_id, rating in row_cells:
         if col == chosen:
-            log.update(row_id, rating=WINNER_RATING)
+            judging.set_rating(row_id, WINNER_RATING)
         elif rating == WINNER_RATING:
-            log.update(row_id, rating=WINNER_RATING - 1)
+            judging.set_rating(row_id, WINNER_RATING - 1)
 
 
 def winner_picker(sheet: Sheet, grid_row: int, view_key: str) -> None:
     cells = [
         c
         for (r, _), c in sorted(sheet.cells.items())
-        if r == grid_row and c.status == "ok" and c.row_id
+        if r == grid_row and c.status == CellStatus.OK and c.row_id
     ]
     if len(cells) < 2:
         return

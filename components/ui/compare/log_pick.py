@@ -12,7 +12,8 @@ import streamlit as st
 
 from components.compare.plan import MIN_PROMPTS
 from components.images import letterbox
-from components.ui import session
+from components.runner import Status
+from components.ui import resources
 from components.ui.compare import run as compare_run
 from components.ui.safe import shorten
 
@@ -23,7 +24,7 @@ TINY = 96
 @st.cache_data(max_entries=512, show_spinner=False)
 def _tiny(thumb_path: str | None) -> str | None:
     """A very small data URL for the table (the thumbnail itself would weigh too much)."""
-    _, images = session.stores()
+    _, images = resources.stores()
     data = images.thumbnail_bytes(thumb_path) if thumb_path else None
     image = letterbox.open_image(data)
     if image is None:
@@ -39,7 +40,7 @@ def _group_text(row: pd.Series) -> str:
 
 
 def reopen_picker() -> None:
-    groups = session.stores()[0].groups()
+    groups = resources.stores()[0].groups()
     if groups.empty:
         st.caption("No comparisons in the log yet: run one in another mode.")
         return
@@ -49,7 +50,7 @@ def reopen_picker() -> None:
         "Reopen a past comparison",
         list(texts),
         index=None,
-        format_func=texts.get,
+        format_func=lambda group: texts[group],
         placeholder="Choose a comparison",
         key="cmp_group_pick",
         help="Shown exactly as it was, from the log: no new requests.",
@@ -66,7 +67,7 @@ def reopen_picker() -> None:
 
 
 def rows_picker() -> None:
-    frame = session.stores()[0].query(status="ok", limit=RECENT)
+    frame = resources.stores()[0].query(status=Status.OK, limit=RECENT)
     frame = frame[frame["image_paths"].map(bool)]
     if frame.empty:
         st.caption("No images in the log yet.")

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from components.compare.plan import Plan, PlanError
+from components.api.contract import price_text
+from components.compare.plan import CompareMode, Plan, PlanError
 from components.compare.sheet import sheet_from_run
 from components.runner import Job, Run
-from components.ui import handoff, session
+from components.ui import connection, handoff, runs
 from components.ui.compare import grid as compare_grid
 from components.ui.compare import setup as compare_setup
 from components.ui.safe import md_escape
@@ -93,10 +94,7 @@ def take_handoffs() -> None:
     if group:
         show_group(group)
     if group or ids:
-        st.session_state[compare_setup.K_MODE] = "log"
-
-
-# --------------------------------------------------------------------------- sending
+        st.session_state[compare_setup.K_MODE] = CompareMode.LOG
 
 
 def _confirm_key(plan: Plan) -> str:
@@ -104,7 +102,7 @@ def _confirm_key(plan: Plan) -> str:
     return f"cmp_confirm_{plan.count}"
 
 
-def _submit(mode: str) -> None:
+def _submit(mode: CompareMode) -> None:
     """Run callback: build with real random seeds, validate every cell, send all at once."""
     st.session_state[ERRORS_STATE] = []
     try:
@@ -120,7 +118,7 @@ def _submit(mode: str) -> None:
         return
     group_id = uuid.uuid4().hex
     jobs = plan.jobs(group_id)
-    run = session.runner().submit(jobs)
+    run = runs.runner().submit(jobs)
     st.session_state[LIVE_STATE] = LiveCompare(plan, jobs, run, group_id)
     st.session_state[VIEW_STATE] = View(group_id=group_id, from_log=False)
     st.session_state.pop(_confirm_key(plan), None)
@@ -131,13 +129,15 @@ def cost_line(plan: Plan, offline: bool) -> str:
     if offline:
         return f"{images} · offline demo: no credits used"
     # A bare $ would start LaTeX in Streamlit markdown.
-    return f"{images} · estimated \\${plan.cost_usd:.2f} at the list price of \\$0.06 per image"
+    price = md_escape(price_text())
+    return f"{images} · estimated \\${plan.cost_usd:.2f} at the list price of {price}"
 
 
-def run_controls(mode: str) -> None:
+def run_controls(mode: CompareMode) -> None:
     """Count and cost, the confirmation above the limit, the Run button and what blocks it."""
+    plan: Plan | None
     try:
-        plan: Plan | None = compare_setup.build_plan(mode)
+        plan = compare_setup.build_plan(mode)
         problems = plan.problems()
     except PlanError as exc:
         plan, problems = None, [str(exc)]
@@ -145,7 +145,7 @@ def run_controls(mode: str) -> None:
     cols = st.columns([2, 5], vertical_alignment="center")
     with cols[1]:
         if plan is not None:
-            st.markdown(f"**{cost_line(plan, session.backend().offline)}**")
+            st.markdown(f"**{cost_line(plan, connection.backend().offline)}**")
             if plan.needs_confirmation:
                 confirmed = st.checkbox(
                     f"Yes, send {plan.count} requests at once (more than 8)",
@@ -165,9 +165,6 @@ def run_controls(mode: str) -> None:
     )
     for error in st.session_state.get(ERRORS_STATE) or []:
         st.error(md_escape(error), icon=":material/error:")
-
-
-# --------------------------------------------------------------------------- following
 
 
 def _cancel(current: LiveCompare) -> None:

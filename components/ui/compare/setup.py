@@ -8,23 +8,24 @@ see exactly what is on screen.
 from __future__ import annotations
 
 import random
+from collections.abc import Collection
+from typing import Final
 
 import streamlit as st
 
 from components.api.contract import (
     ASPECT_RATIOS,
     OUTPUT_FORMATS,
-    PROMPT_MAX_CHARS,
     SAFETY_TOLERANCES,
-    SEED_MAX,
-    SEED_MIN,
     GenerationRequest,
 )
 from components.compare.plan import (
     AXIS_PARAMS,
     MAX_AXIS_VALUES,
     MAX_PROMPTS,
+    MIN_PROMPTS,
     Axis,
+    CompareMode,
     Plan,
     PlanError,
     axis_for,
@@ -38,7 +39,8 @@ from components.compare.plan import (
     template_groups,
 )
 from components.compare.sheet import MODE_TITLES
-from components.ui.param_form import ratio_label, request_from_state
+from components.ui import param_form
+from components.ui.param_form import request_from_state
 from components.ui.safe import md_escape
 
 K_MODE = "cmp_mode"
@@ -50,93 +52,54 @@ K_TOL, K_CHECKER = "cmp_tol", "cmp_checker"
 K_X, K_Y = "cmp_x_param", "cmp_y_param"
 PROMPT_KEYS = tuple(f"cmp_p{i}" for i in range(1, MAX_PROMPTS + 1))
 NO_Y = "none"
-DEFAULTS = GenerationRequest()
-KEEP = "session"  # persist_state: values survive reruns and page switches
+KEEP: Final = "session"  # persist_state: values survive reruns and page switches
+SEED_SOURCES = {"random": "Random", "list": "My list"}
 EXAMPLE_TEMPLATE = "a {red|blue|green} vintage car on a coastal road at {dawn|night}, film photo"
 
 
-def mode_picker() -> str:
+def mode_picker() -> CompareMode:
     # No `default=`: a hand-off from the Session log sets this key before the widget exists.
-    st.session_state.setdefault(K_MODE, "seeds")
+    st.session_state.setdefault(K_MODE, CompareMode.SEEDS)
     mode = st.segmented_control(
         "Mode",
-        list(MODE_TITLES),
-        format_func=MODE_TITLES.get,
+        list(CompareMode),
+        format_func=lambda m: MODE_TITLES.get(m, m),
         required=True,
         key=K_MODE,
         persist_state=KEEP,
         help="Seeds: one prompt, several seeds · Prompts: 2-4 prompts, one seed · Grid: an "
         "X/Y plot over any parameter · From the log: past images side by side, no new request.",
     )
-    return mode or "seeds"
-
-
-# --------------------------------------------------------------------------- pieces
+    return CompareMode(mode) if mode else CompareMode.SEEDS
 
 
 def _prompt(label: str, help_text: str) -> None:
-    st.text_area(
-        label,
-        key=K_PROMPT,
-        height=100,
-        max_chars=PROMPT_MAX_CHARS,
-        placeholder="Describe the image: subject, setting, light, lens, mood…",
-        help=help_text,
-        persist_state=KEEP,
-    )
+    param_form.prompt_box(label, K_PROMPT, in_url=False, help=help_text, height=100)
 
 
 def _shared_seed() -> None:
-    st.number_input(
-        "Seed for every cell",
-        min_value=SEED_MIN,
-        max_value=SEED_MAX,
-        value=None,
-        step=1,
+    param_form.seed_input(
+        K_SEED,
+        in_url=False,
+        label="Seed for every cell",
         placeholder="Random (one seed shared by all cells)",
-        key=K_SEED,
-        persist_state=KEEP,
         help="Cells share one seed so that only the compared value differs.",
     )
 
 
-def shared_parameters(varying: set[str] = frozenset()) -> None:
+def shared_parameters(varying: Collection[str] = frozenset()) -> None:
     """The parameters every cell shares; one that varies on an axis is disabled here."""
     cols = st.columns([3, 2, 2, 3, 2], vertical_alignment="bottom")
-    cols[0].selectbox(
-        "Aspect ratio",
-        ASPECT_RATIOS,
-        index=ASPECT_RATIOS.index(DEFAULTS.aspect_ratio),
-        format_func=ratio_label,
-        key=K_RATIO,
-        persist_state=KEEP,
-        disabled="aspect_ratio" in varying,
-    )
-    cols[1].toggle("Raw mode", key=K_RAW, persist_state=KEEP, disabled="raw" in varying)
-    cols[2].segmented_control(
-        "Format",
-        OUTPUT_FORMATS,
-        default=DEFAULTS.output_format,
-        required=True,
-        key=K_FORMAT,
-        persist_state=KEEP,
-        disabled="output_format" in varying,
-    )
-    cols[3].select_slider(
-        "Safety tolerance",
-        SAFETY_TOLERANCES,
-        value=DEFAULTS.safety_tolerance,
-        key=K_TOL,
-        persist_state=KEEP,
-        disabled="safety_tolerance" in varying,
-        help="1 strictest · 6 most permissive",
-    )
-    cols[4].toggle(
-        "Safety checker",
-        value=DEFAULTS.enable_safety_checker,
-        key=K_CHECKER,
-        persist_state=KEEP,
-    )
+    with cols[0]:
+        param_form.ratio_select(K_RATIO, disabled="aspect_ratio" in varying)
+    with cols[1]:
+        param_form.raw_toggle(K_RAW, in_url=False, disabled="raw" in varying)
+    with cols[2]:
+        param_form.format_picker(K_FORMAT, in_url=False, disabled="output_format" in varying)
+    with cols[3]:
+        param_form.tolerance_slider(K_TOL, in_url=False, disabled="safety_tolerance" in varying)
+    with cols[4]:
+        param_form.checker_toggle(K_CHECKER, in_url=False)
 
 
 def base_request() -> GenerationRequest:
@@ -154,16 +117,13 @@ def base_request() -> GenerationRequest:
     )
 
 
-# --------------------------------------------------------------------------- modes
-
-
 def seeds_form() -> None:
     _prompt("Prompt", "One prompt, rendered with each seed.")
     cols = st.columns([2, 2, 5], vertical_alignment="bottom")
     source = cols[0].segmented_control(
         "Seeds",
-        ["random", "list"],
-        format_func={"random": "Random", "list": "My list"}.get,
+        list(SEED_SOURCES),
+        format_func=lambda source: SEED_SOURCES[source],
         default="random",
         required=True,
         key=K_SEED_SOURCE,
@@ -192,13 +152,9 @@ def seeds_form() -> None:
 def prompts_form() -> None:
     cols = st.columns(2)
     for index, key in enumerate(PROMPT_KEYS):
-        cols[index % 2].text_area(
-            f"Prompt {index + 1}" + ("" if index < 2 else " (optional)"),
-            key=key,
-            height=90,
-            max_chars=PROMPT_MAX_CHARS,
-            persist_state=KEEP,
-        )
+        with cols[index % 2]:
+            label = f"Prompt {index + 1}" + ("" if index < MIN_PROMPTS else " (optional)")
+            param_form.prompt_box(label, key, in_url=False, height=90)
     _shared_seed()
     shared_parameters()
 
@@ -273,7 +229,7 @@ def grid_form() -> None:
             "X axis (columns)",
             names,
             index=names.index("aspect_ratio"),
-            format_func=AXIS_PARAMS.get,
+            format_func=lambda p: AXIS_PARAMS[p],
             key=K_X,
             persist_state=KEEP,
         )
@@ -294,10 +250,11 @@ def grid_form() -> None:
     shared_parameters(varying)
 
 
-FORMS = {"seeds": seeds_form, "prompts": prompts_form, "grid": grid_form}
-
-
-# --------------------------------------------------------------------------- the plan
+FORMS = {
+    CompareMode.SEEDS: seeds_form,
+    CompareMode.PROMPTS: prompts_form,
+    CompareMode.GRID: grid_form,
+}
 
 
 def _axis_from_state(axis: str, param: str) -> Axis:
@@ -315,19 +272,19 @@ def _axis_from_state(axis: str, param: str) -> Axis:
     return axis_for("prompt", template=state.get(K_PROMPT) or "")
 
 
-def build_plan(mode: str, rng: random.Random | None = None) -> Plan:
+def build_plan(mode: CompareMode, rng: random.Random | None = None) -> Plan:
     """The plan the form describes; PlanError says what to change. With rng=None random seeds
     stay undrawn (a preview); the Run button passes one so they are drawn once, at send time."""
     state = st.session_state
     base = base_request()
-    if mode == "seeds":
+    if mode == CompareMode.SEEDS:
         if state.get(K_SEED_SOURCE) == "list":
             seeds = parse_seeds(state.get(K_SEED_LIST) or "")
             return seeds_plan(base, seeds)
         return seeds_plan(base, None, int(state.get(K_SEED_COUNT) or 4), rng)
-    if mode == "prompts":
+    if mode == CompareMode.PROMPTS:
         return prompts_plan(base, [state.get(k) or "" for k in PROMPT_KEYS], rng)
-    if mode == "grid":
+    if mode == CompareMode.GRID:
         x_param = state.get(K_X) or "seed"
         y_param = state.get(K_Y) or NO_Y
         template = state.get(K_PROMPT) or ""

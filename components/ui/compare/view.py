@@ -16,7 +16,7 @@ from components.compare.sheet import (
     fill_headers,
     sheet_from_rows,
 )
-from components.ui import session
+from components.ui import resources
 from components.ui.compare import grid as compare_grid
 from components.ui.compare import wipe as compare_wipe
 from components.ui.compare.run import View
@@ -24,7 +24,7 @@ from components.ui.safe import md_escape, shorten
 
 
 def _downloads(sheet: Sheet) -> None:
-    _, images = session.stores()
+    _, images = resources.stores()
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     cols = st.columns(2)
     # Built only when clicked: a ZIP of originals is megabytes the page should not carry.
@@ -81,7 +81,7 @@ def show(view: View | None, plan: Plan | None = None) -> None:
             "Session log as one group and can be reopened from “From the log”."
         )
         return
-    log = session.stores()[0]
+    log = resources.stores()[0]
     by_group = view.group_id is not None
     frame = log.query(group_id=view.group_id) if by_group else log.query(ids=list(view.ids))
     if frame.empty:

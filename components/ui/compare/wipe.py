@@ -13,7 +13,7 @@ import streamlit as st
 
 from components.compare.sheet import SheetCell
 from components.images import letterbox
-from components.ui import session
+from components.ui import resources
 from components.ui.safe import md_escape
 
 LONG_SIDE = 1024
@@ -90,7 +90,7 @@ _WIPE = st.components.v2.component("flux_studio_compare_wipe", html=HTML, css=CS
 @st.cache_data(max_entries=32, show_spinner=False)
 def _data_url(image_path: str | None, aspect: float) -> str | None:
     """A larger letterboxed copy than the grid's (worth zooming into), as a data URL."""
-    _, images = session.stores()
+    _, images = resources.stores()
     data = images.read_bytes(image_path) if image_path else None
     boxed = letterbox.letterboxed_jpeg(data, aspect, LONG_SIDE)
     return "data:image/jpeg;base64," + base64.b64encode(boxed).decode() if boxed else None

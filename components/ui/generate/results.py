@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import streamlit as st
 
 from components.api.contract import GenerationRequest
 from components.api.snippets import curl_snippet, python_snippet
 from components.runner import Job, Outcome, Run
-from components.ui import session
+from components.ui import connection, runs, state
 from components.ui.image_card import CardImage, image_card
 from components.ui.messages import error_box
 from components.ui.safe import md_escape, shorten
@@ -27,7 +27,6 @@ class GenEntry:
     body: dict
     backend: str
     api_base: str
-    submitted: float = field(default_factory=time.time)
 
 
 def entries() -> list[GenEntry]:
@@ -35,10 +34,10 @@ def entries() -> list[GenEntry]:
 
 
 def submit(request: GenerationRequest) -> GenEntry:
-    info = session.backend()
+    info = connection.backend()
     job = Job(request)
-    run = session.runner().submit([job])
-    api_base = session.settings().base_url
+    run = runs.runner().submit([job])
+    api_base = state.settings().base_url
     entry = GenEntry(run, job, request.to_body(), info.name, api_base)
     history = entries()
     history.insert(0, entry)
@@ -106,7 +105,7 @@ def request_view(entry: GenEntry) -> None:
         tabs[2].code(python_snippet(entry.body, entry.api_base), language="python")
 
 
-def _grid(entry: GenEntry, outcome: Outcome) -> None:
+def _grid(outcome: Outcome) -> None:
     if outcome.error is not None:
         error_box(outcome.error)
         return
@@ -123,7 +122,7 @@ def render_entry(entry: GenEntry, *, latest: bool) -> None:
     outcome = entry.run.outcomes.get(entry.job.id)
     st.markdown(f"**{_summary(entry, outcome)}**" if latest else _summary(entry, outcome))
     if outcome is not None:
-        _grid(entry, outcome)
+        _grid(outcome)
     request_view(entry)
 
 

@@ -44,7 +44,7 @@ def row_actions(row: dict[str, Any]) -> None:
         "one click on Generate sends it",
     ):
         handoff.to_generate(rerun_request(row))
-    if cols[1].button(
+    reuse = cols[1].button(
         "Reuse seed",
         icon=":material/casino:",
         key="log_seed",
@@ -53,7 +53,8 @@ def row_actions(row: dict[str, Any]) -> None:
         help="Only the seed goes to Generate; the form keeps the rest"
         if seed
         else "No seed was reported for this request",
-    ):
+    )
+    if reuse and seed is not None:
         handoff.to_generate_seed(seed)
     group = row.get("group_id")
     if cols[2].button(

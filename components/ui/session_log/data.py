@@ -19,13 +19,13 @@ from PIL import Image
 from components.images.store import ImageStore
 from components.log import stats as log_stats
 from components.log.store import LogFilter, LogFingerprint, LogStore
-from components.ui import session
+from components.ui import resources
 
 THUMB_SIDE = 96  # table thumbnails: small enough that 200 of them stay well under a megabyte
 
 
 def stores() -> tuple[LogStore, ImageStore]:
-    return session.stores()
+    return resources.stores()
 
 
 def fingerprint() -> LogFingerprint:
@@ -63,9 +63,9 @@ def thumb_url(_images: ImageStore, root: str, rel_thumb: str) -> str | None:
     if not data:
         return None
     try:
-        with Image.open(io.BytesIO(data)) as im:
-            im.draft("RGB", (THUMB_SIDE, THUMB_SIDE))
-            im = im.convert("RGB")
+        with Image.open(io.BytesIO(data)) as opened:
+            opened.draft("RGB", (THUMB_SIDE, THUMB_SIDE))
+            im = opened.convert("RGB")
             im.thumbnail((THUMB_SIDE, THUMB_SIDE))
             out = io.BytesIO()
             im.save(out, "JPEG", quality=70)

@@ -13,8 +13,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from components.api.errors import ErrorType
 from components.compare.plan import label_text
-from components.ui import session
+from components.runner import Status
+from components.ui import judging, reveal, state
 from components.ui.image_card import CardImage, cards_from_row, full_size
 from components.ui.messages import error_box
 from components.ui.safe import md_escape
@@ -94,12 +96,7 @@ def summary(row: dict[str, Any], tz: tzinfo) -> str:
 
 
 def _image(card: CardImage) -> None:
-    revealed = st.session_state.get(f"log_reveal_{card.key}", False)
-    if card.nsfw and not revealed:
-        st.warning("Flagged as NSFW by the provider's checker.", icon=":material/visibility_off:")
-        if st.button("Reveal", key=f"log_reveal_btn_{card.key}"):
-            st.session_state[f"log_reveal_{card.key}"] = True
-            st.rerun()
+    if reveal.hidden(card.nsfw, card.row_id, card.index):
         return
     _, images = log_data.stores()
     data = images.thumbnail_bytes(card.thumb_path) if card.thumb_path else None
@@ -111,18 +108,6 @@ def _image(card: CardImage) -> None:
         full_size(card)
 
 
-def _save_rating(row_id: str, key: str) -> None:
-    value = st.session_state.get(key)
-    log, _ = log_data.stores()
-    log.update(row_id, rating=None if value is None else value + 1)
-
-
-def _save_note(row_id: str, key: str) -> None:
-    log, _ = log_data.stores()
-    log.update(row_id, note=(st.session_state.get(key) or "").strip() or None)
-    st.toast("Note saved", icon=":material/check:")
-
-
 def curation(row: dict[str, Any]) -> None:
     """Stars and a note, saved the moment they change."""
     rating_key, note_key = f"log_rate_{row['id']}", f"log_note_{row['id']}"
@@ -132,7 +117,7 @@ def curation(row: dict[str, Any]) -> None:
         "stars",
         key=rating_key,
         default=rating - 1 if rating else None,
-        on_change=_save_rating,
+        on_change=judging.save_stars,
         args=(row["id"], rating_key),
     )
     st.text_input(
@@ -140,7 +125,7 @@ def curation(row: dict[str, Any]) -> None:
         value=row.get("note") or "",
         key=note_key,
         placeholder="What to remember about this one",
-        on_change=_save_note,
+        on_change=judging.save_note,
         args=(row["id"], note_key),
     )
 
@@ -159,18 +144,18 @@ def row_detail(row: dict[str, Any]) -> None:
     with right:
         st.caption("Prompt")
         st.code(row.get("prompt") or "", language=None, wrap_lines=True)
-        if row.get("status") != "ok" or row.get("error_message"):
+        if row.get("status") != Status.OK or row.get("error_message"):
             error_box(
                 SimpleNamespace(
-                    error_type=row.get("error_type") or "error",
+                    error_type=row.get("error_type") or ErrorType.ERROR,
                     message=row.get("error_message") or "No error text was recorded.",
                     request_id=row.get("request_id"),
                     attempts=row.get("attempts"),
                 ),
                 compact=True,
             )
-        sections = facts(row, tz, session.session_id())
-        for title, column in zip(sections, st.columns(2) + [st.container()], strict=False):
+        sections = facts(row, tz, state.session_id())
+        for title, column in zip(sections, [*st.columns(2), st.container()], strict=False):
             frame = pd.DataFrame(sections[title], columns=[title, ""])
             height = 30 * (len(frame) + 1) + 3  # every field visible, no inner scrolling
             column.dataframe(frame, hide_index=True, width="stretch", row_height=30, height=height)

@@ -7,6 +7,7 @@ Every widget has a `log_f_` key so the filters survive a trip to another page an
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta, tzinfo
 
 import pandas as pd
@@ -14,12 +15,13 @@ import streamlit as st
 
 from components.api.contract import ASPECT_RATIOS
 from components.log.store import LogFilter, LogFingerprint, LogStore
-from components.ui import session
+from components.runner import Status
+from components.ui import state
 from components.ui.safe import shorten
 from components.ui.session_log import data as log_data
 
 PREFIX = "log_f_"
-STATUS = {"ok": "Succeeded", "error": "Failed"}
+STATUS = {Status.OK: "Succeeded", Status.ERROR: "Failed"}
 SCOPE = {"all": "All", "mine": "This session"}
 WHEN = {
     "any": "Any time",
@@ -51,12 +53,14 @@ def time_window(
     return first, last
 
 
-def _group_label(groups: pd.DataFrame, tz: tzinfo):
-    labels = {
-        row.group_id: f"{row.created_at.astimezone(tz):%d %b %H:%M} · "
-        f"{shorten(row.prompt or '', 40)} · {row.count} requests"
-        for row in groups.itertuples()
-    }
+def _group_label(groups: pd.DataFrame, tz: tzinfo) -> Callable[[str], str]:
+    labels: dict[str, str] = {}
+    for gid, created, prompt, count in zip(
+        groups["group_id"], groups["created_at"], groups["prompt"], groups["count"], strict=True
+    ):
+        when = pd.Timestamp(created).astimezone(tz)
+        text = prompt if isinstance(prompt, str) else ""
+        labels[str(gid)] = f"{when:%d %b %H:%M} · {shorten(text, 40)} · {count} requests"
     return lambda gid: labels.get(gid, str(gid)) if gid else "Any group"
 
 
@@ -89,18 +93,20 @@ def filter_bar(log: LogStore, fp: LogFingerprint) -> LogFilter:
             icon=":material/search:",
         )
         status = top[1].segmented_control(
-            "Status", list(STATUS), format_func=STATUS.get, key=f"{PREFIX}status"
+            "Status", list(STATUS), format_func=lambda k: STATUS[k], key=f"{PREFIX}status"
         )
         scope = top[2].segmented_control(
             "Browser sessions",
             list(SCOPE),
-            format_func=SCOPE.get,
+            format_func=lambda k: SCOPE[k],
             default="all",
             required=True,
             key=f"{PREFIX}scope",
             help="This session: only what was generated in this browser tab's session.",
         )
-        when = top[3].selectbox("When", list(WHEN), format_func=WHEN.get, key=f"{PREFIX}when")
+        when = top[3].selectbox(
+            "When", list(WHEN), format_func=lambda k: WHEN[k], key=f"{PREFIX}when"
+        )
         dates = None
         if when == "dates":
             today = datetime.now(tz).date()
@@ -112,15 +118,15 @@ def filter_bar(log: LogStore, fp: LogFingerprint) -> LogFilter:
             "Aspect ratio", ASPECT_RATIOS, key=f"{PREFIX}ratios", placeholder="Any"
         )
         raw = bottom[1].segmented_control(
-            "Mode", list(MODE), format_func=MODE.get, key=f"{PREFIX}raw"
+            "Mode", list(MODE), format_func=lambda k: MODE[k], key=f"{PREFIX}raw"
         )
         backend = bottom[2].segmented_control(
-            "Backend", list(BACKENDS), format_func=BACKENDS.get, key=f"{PREFIX}backend"
+            "Backend", list(BACKENDS), format_func=lambda k: BACKENDS[k], key=f"{PREFIX}backend"
         )
         rating = bottom[3].selectbox(
-            "Rating", list(RATINGS), format_func=RATINGS.get, key=f"{PREFIX}rating"
+            "Rating", list(RATINGS), format_func=lambda k: RATINGS[k], key=f"{PREFIX}rating"
         )
-        mine = session.session_id() if scope == "mine" else None
+        mine = state.session_id() if scope == "mine" else None
         found = log_data.groups(log, str(log.path), mine, fp)
         group_col, clear_col = st.columns([10, 3], vertical_alignment="bottom")
         group = group_col.selectbox(

@@ -69,7 +69,7 @@ def table_key(view: str, offset: int, limit: int, fp: LogFingerprint, rating_fil
     (another page, other filters, a new row, a deletion) must start a fresh selection rather
     than let it point at other rows. Ratings move rows only when a rating filter is on, so
     rating the selected row keeps it selected otherwise."""
-    moving = (fp.rows, fp.last_rowid, fp.newest)
+    moving: tuple[object, ...] = (fp.rows, fp.last_rowid, fp.newest)
     if rating_filter:
         moving += (fp.rating_weight, fp.rated)
     digest = hashlib.sha1(repr(moving).encode()).hexdigest()[:10]

@@ -59,8 +59,10 @@ def import_panel() -> None:
         key="log_import_file",
         max_upload_size=UPLOAD_LIMIT_MB,
     )
+    if upload is None:
+        return
     done = st.session_state.get(IMPORT_DONE)
-    fresh = upload is not None and (done is None or done[0] != upload.file_id)
+    fresh = done is None or done[0] != upload.file_id
     if fresh and st.button("Import", type="primary", icon=":material/upload:", key="log_import"):
         log, images = log_data.stores()
         try:
@@ -69,7 +71,7 @@ def import_panel() -> None:
             st.error(md_escape(f"Nothing imported: {exc}"), icon=":material/error:")
             return
         st.session_state[IMPORT_DONE] = done = (upload.file_id, result)
-    if done is not None and upload is not None and done[0] == upload.file_id:
+    if done is not None and done[0] == upload.file_id:
         _report(done[1])
 
 

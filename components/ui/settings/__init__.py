@@ -1,1 +1,4 @@
-"""The Settings page's pieces: key, limits, connection check, data folder."""
+"""The Settings page's pieces: key, limits, connection check, data folder.
+
+Imports: config, api, images, log, ui
+"""

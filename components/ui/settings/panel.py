@@ -17,7 +17,7 @@ from components.api.errors import (
 from components.config import data_dir
 from components.images.store import ImageStore
 from components.log.store import LogStore
-from components.ui import session
+from components.ui import balance, connection, keys, state
 from components.ui.safe import md_escape
 
 KEY_INPUT = "settings_key_input"
@@ -27,20 +27,20 @@ def _save_key() -> None:
     typed = (st.session_state.get(KEY_INPUT) or "").strip()
     st.session_state[KEY_INPUT] = ""  # the widget must not carry the key back to the page
     if typed:
-        session.set_session_key(typed)
+        keys.set_session_key(typed)
         st.session_state["settings_flash"] = "Key saved for this browser session only."
 
 
 def _forget_key() -> None:
-    session.set_session_key(None)
+    keys.set_session_key(None)
     st.session_state["settings_flash"] = "Key forgotten."
 
 
 def key_section() -> None:
-    key, source = session.api_key()
+    key, source = keys.api_key()
     if key:
         st.success(
-            f"Using a key from {md_escape(source)}: {session.masked(key)}", icon=":material/key:"
+            f"Using a key from {md_escape(source)}: {keys.masked(key)}", icon=":material/key:"
         )
     else:
         st.info(
@@ -72,9 +72,9 @@ def key_section() -> None:
     if key:
         st.toggle(
             "Use the offline demo backend anyway",
-            value=session.settings().force_offline,
+            value=state.settings().force_offline,
             key="settings_force_offline",
-            on_change=lambda: session.update_settings(
+            on_change=lambda: state.update_settings(
                 force_offline=st.session_state["settings_force_offline"]
             ),
             help="Handy for rehearsing a demo without spending credits.",
@@ -82,7 +82,7 @@ def key_section() -> None:
 
 
 def limits_form() -> None:
-    conf = session.settings()
+    conf = state.settings()
     with st.form("settings_limits", border=True):
         base = st.text_input(
             "Base URL", value=conf.base_url, help="Default https://api.aimlapi.com"
@@ -101,7 +101,7 @@ def limits_form() -> None:
             if parsed.scheme not in ("http", "https") or not parsed.netloc:
                 st.error("Base URL must start with http:// or https:// and name a host.")
                 return
-            session.update_settings(
+            state.update_settings(
                 base_url=base.strip().rstrip("/"),
                 timeout=float(timeout),
                 retries=int(retries),
@@ -112,12 +112,12 @@ def limits_form() -> None:
 
 
 def connection_check() -> None:
-    info = session.backend()
+    info = connection.backend()
     if not st.button("Test connection", icon=":material/network_check:"):
         return
     with st.spinner("Asking the balance endpoint…"):
         try:
-            bal = session.make_client().balance()
+            bal = connection.make_client().balance()
         except AuthenticationError:
             st.error("The key was refused (401). Check it and paste it again.")
             return
@@ -135,15 +135,16 @@ def connection_check() -> None:
             return
     where = "offline demo backend" if info.offline else md_escape(info.base_url)
     st.success(f"Connected to {where}. Balance: \\${bal.current_balance:,.2f} {bal.currency}.")
-    session.balance(fresh=True)
+    balance.balance(fresh=True)
 
 
 def _size(n: int) -> str:
+    size = float(n)
     for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GB"
+        if size < 1024 or unit == "GB":
+            return f"{size:,.0f} {unit}" if unit == "B" else f"{size:,.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"
 
 
 def data_folder(stores: tuple[LogStore, ImageStore]) -> None:

@@ -1,0 +1,27 @@
+"""Stars and notes, written to the log the moment they change, from Compare and the Session log.
+
+The log is their only store, so both pages show the same judgement of an image.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components.ui import resources
+
+
+def set_rating(row_id: str, rating: int | None) -> None:
+    resources.stores()[0].update(row_id, rating=rating)
+
+
+def save_stars(row_id: str, key: str) -> None:
+    """on_change of an st.feedback("stars") widget: it counts from 0, ratings from 1."""
+    stars = st.session_state.get(key)
+    set_rating(row_id, None if stars is None else int(stars) + 1)
+
+
+def save_note(row_id: str, key: str) -> None:
+    """on_change of a note input: surrounding blanks dropped, an empty note stored as none."""
+    text = (st.session_state.get(key) or "").strip()
+    resources.stores()[0].update(row_id, note=text or None)
+    st.toast("Note saved", icon=":material/check:")

@@ -1,0 +1,42 @@
+"""This browser session's settings and id, kept in `st.session_state` (never on disk)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import streamlit as st
+
+from components import config
+
+SETTINGS_STATE = "_studio_settings"
+SESSION_ID_STATE = "_studio_session_id"
+
+
+@dataclass(frozen=True)
+class StudioSettings:
+    """What Settings changes for this session; defaults come from the config module."""
+
+    base_url: str = field(default_factory=config.base_url)
+    timeout: float = config.DEFAULT_TIMEOUT_S
+    retries: int = config.DEFAULT_RETRIES
+    concurrency: int = field(default_factory=config.concurrency)
+    offline_latency: float = field(default_factory=config.offline_latency)
+    force_offline: bool = False
+
+
+def session_id() -> str:
+    if SESSION_ID_STATE not in st.session_state:
+        st.session_state[SESSION_ID_STATE] = uuid.uuid4().hex
+    return st.session_state[SESSION_ID_STATE]
+
+
+def settings() -> StudioSettings:
+    if SETTINGS_STATE not in st.session_state:
+        st.session_state[SETTINGS_STATE] = StudioSettings()
+    return st.session_state[SETTINGS_STATE]
+
+
+def update_settings(**changes: Any) -> None:
+    st.session_state[SETTINGS_STATE] = replace(settings(), **changes)
