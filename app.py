@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from components.ui import chrome
+from components.ui import chrome, pages, resources
 from components.ui.frame_guard import mark_frame
 
 st.set_page_config(
@@ -12,16 +12,12 @@ st.set_page_config(
     initial_sidebar_state="expanded",
 )
 
-# url paths stay the file names (compare, session_log, settings): see components/ui/frame_guard.py.
-PAGES = [
-    st.Page("pages/generate.py", title="Generate", icon=":material/auto_awesome:", default=True),
-    st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
-    st.Page("pages/session_log.py", title="Session log", icon=":material/table_view:"),
-    st.Page("pages/settings.py", title="Settings", icon=":material/tune:"),
-]
-
-page = st.navigation(PAGES, position="sidebar")
+page = st.navigation(
+    [st.Page(p.path, title=p.title, icon=p.icon, default=p.default) for p in pages.ALL],
+    position="sidebar",
+)
 mark_frame()
+resources.require_stores()
 chrome.sidebar()
 chrome.offline_banner()
 page.run()

@@ -1,13 +1,15 @@
-"""What the Session log asks for, as one object that becomes a parameterised SQL WHERE."""
+"""What the Session log asks for, as one object that becomes SQLAlchemy Core conditions."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import ColumnElement, Table
+
 from components.log.codec import to_utc_iso
+from components.log.database import casefold
 
 
 def _tuple_or_none(value: Any) -> tuple[Any, ...] | None:
@@ -44,48 +46,38 @@ class LogFilter:
         object.__setattr__(self, "aspect_ratios", _tuple_or_none(self.aspect_ratios))
         object.__setattr__(self, "ids", _tuple_or_none(self.ids))
 
-    def where(self) -> tuple[str, list[Any]]:
-        """The SQL WHERE clause (may be empty) and its parameters; user text only as params."""
-        clauses: list[str] = []
-        params: list[Any] = []
+    def conditions(self, table: Table) -> list[ColumnElement[bool]]:
+        """The filter as Core conditions on the log table (ANDed); user text only as values."""
+        c = table.c
+        out: list[ColumnElement[bool]] = []
         if self.text:
             needle = self.text.casefold()
             escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            clauses.append("casefold(prompt) LIKE ? ESCAPE '\\'")
-            params.append(f"%{escaped}%")
+            out.append(casefold(c.prompt).like(f"%{escaped}%", escape="\\"))
         if self.status is not None:
-            clauses.append("status = ?")
-            params.append(self.status)
+            out.append(c.status == self.status)
         if self.errors_only:
-            clauses.append("status = 'error'")
+            out.append(c.status == "error")
         if self.since is not None:
-            clauses.append("created_at >= ?")
-            params.append(to_utc_iso(self.since))
+            out.append(c.created_at >= to_utc_iso(self.since))
         if self.until is not None:
             if isinstance(self.until, date) and not isinstance(self.until, datetime):
-                clauses.append("created_at < ?")
-                params.append(to_utc_iso(self.until + timedelta(days=1)))
+                out.append(c.created_at < to_utc_iso(self.until + timedelta(days=1)))
             else:
-                clauses.append("created_at <= ?")
-                params.append(to_utc_iso(self.until))
+                out.append(c.created_at <= to_utc_iso(self.until))
         if self.aspect_ratios is not None:
-            clauses.append("aspect_ratio IN (SELECT value FROM json_each(?))")
-            params.append(json.dumps(list(self.aspect_ratios)))
+            out.append(c.aspect_ratio.in_(list(self.aspect_ratios)))
         if self.raw is not None:
-            clauses.append("raw = ?")
-            params.append(int(bool(self.raw)))
+            out.append(c.raw == bool(self.raw))
         for name in ("backend", "session_id", "group_id"):
             value = getattr(self, name)
             if value is not None:
-                clauses.append(f"{name} = ?")
-                params.append(value)
+                out.append(c[name] == value)
         if self.min_rating is not None:
-            clauses.append("rating >= ?")
-            params.append(int(self.min_rating))
+            out.append(c.rating >= int(self.min_rating))
         if self.ids is not None:
-            clauses.append("id IN (SELECT value FROM json_each(?))")
-            params.append(json.dumps(list(self.ids)))
-        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+            out.append(c.id.in_(list(self.ids)))
+        return out
 
 
 _FILTER_FIELDS = frozenset(f.name for f in fields(LogFilter))

@@ -1,8 +1,24 @@
-"""The session log's table: columns, their kinds and dtypes, and the schema migrations."""
+"""The session log's tables: columns, their kinds and dtypes, and their SQLAlchemy definitions."""
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+)
+from sqlalchemy.types import TypeEngine
+
+from components.images import store as images_store
 
 TABLE = "request_log"
 
@@ -56,64 +72,66 @@ KIND_DTYPES: dict[str, str] = {
 }
 DTYPES: dict[str, str] = {name: KIND_DTYPES[kind] for name, kind in COLUMN_TYPES.items()}
 
-# Ids end up in image file names, so they are held to the same strict alphabet everywhere.
-ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# Ids end up in image file names, so the image store's alphabet is the log's too.
+ID_PATTERN = images_store.ID_PATTERN
 RATING_MIN, RATING_MAX = 0, 5
 EXPORT_FORMATS = ("csv", "parquet", "json")
 BUSY_TIMEOUT_S = 30
 
-# Schema history: step N brings a file from user_version N-1 to N. Never edit a shipped step;
-# a new column is one more appended step ("ALTER TABLE request_log ADD COLUMN x TYPE").
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    (
-        f"""CREATE TABLE IF NOT EXISTS {TABLE} (
-            id TEXT PRIMARY KEY NOT NULL,
-            created_at TEXT NOT NULL,
-            session_id TEXT,
-            group_id TEXT,
-            group_label TEXT,
-            backend TEXT,
-            model TEXT,
-            prompt TEXT,
-            seed_requested INTEGER,
-            seed INTEGER,
-            aspect_ratio TEXT,
-            raw INTEGER,
-            safety_tolerance TEXT,
-            output_format TEXT,
-            num_images INTEGER,
-            enable_safety_checker INTEGER,
-            status TEXT,
-            error_type TEXT,
-            error_message TEXT,
-            http_status INTEGER,
-            request_id TEXT,
-            attempts INTEGER,
-            request_s REAL,
-            download_s REAL,
-            total_s REAL,
-            width INTEGER,
-            height INTEGER,
-            nsfw INTEGER,
-            credits_used REAL,
-            cost_usd REAL,
-            image_paths TEXT,
-            thumb_paths TEXT
-        )""",
-        f"CREATE INDEX IF NOT EXISTS ix_{TABLE}_created_at ON {TABLE}(created_at)",
-        f"CREATE INDEX IF NOT EXISTS ix_{TABLE}_session_id ON {TABLE}(session_id)",
-        f"CREATE INDEX IF NOT EXISTS ix_{TABLE}_group_id ON {TABLE}(group_id)",
-        f"CREATE INDEX IF NOT EXISTS ix_{TABLE}_status ON {TABLE}(status)",
-    ),
-    # 2: curation (the gallery's stars and notes).
-    (
-        f"ALTER TABLE {TABLE} ADD COLUMN rating INTEGER",
-        f"ALTER TABLE {TABLE} ADD COLUMN note TEXT",
-    ),
-)
-SCHEMA_VERSION = len(MIGRATIONS)
-ADD_COLUMN = re.compile(r"\s*ALTER\s+TABLE\s+(\w+)\s+ADD\s+COLUMN\s+(\w+)", re.IGNORECASE)
+# The tables, in one MetaData: every query is built from these objects. Kinds map to portable
+# types: times stay ISO text in one fixed UTC form (text order is time order, on any database,
+# and an existing file keeps its values untouched); booleans are stored 0/1 on SQLite and as
+# real booleans elsewhere.
+_SQL_TYPES: dict[str, Callable[[], TypeEngine[Any]]] = {
+    "text": Text,
+    "int": BigInteger,  # seeds go up to 2**53 - 1
+    "float": Float,
+    "bool": lambda: Boolean(create_constraint=False),
+    "datetime": Text,
+    "json": Text,
+}
+INDEXED = ("created_at", "session_id", "group_id", "status")
 
-SELECT_COLUMNS = ", ".join(COLUMNS)
-INSERT_SQL = f"INSERT INTO {TABLE} ({SELECT_COLUMNS}) VALUES ({', '.join('?' for _ in COLUMNS)})"
-INSERT_IGNORE_SQL = INSERT_SQL.replace("INSERT INTO", "INSERT OR IGNORE INTO", 1)
+metadata = MetaData()
+
+
+def log_columns(names: tuple[str, ...] = COLUMNS) -> list[Column[Any]]:
+    """Fresh Column objects for the named log columns (a migration builds older shapes)."""
+    out: list[Column[Any]] = []
+    for name in names:
+        kind = COLUMN_TYPES[name]
+        if name == "id":
+            out.append(Column(name, Text, primary_key=True, nullable=False))
+        else:
+            out.append(Column(name, _SQL_TYPES[kind](), nullable=name != "created_at"))
+    return out
+
+
+request_log = Table(
+    TABLE,
+    metadata,
+    *log_columns(),
+    *(Index(f"ix_{TABLE}_{name}", name) for name in INDEXED),
+)
+
+# Counters bumped in the same transaction as every write, so a page can tell in one indexed
+# read whether anything it cached changed (and what: rows, ratings, notes, other edits), with
+# nothing dialect-specific such as SQLite's rowid.
+log_revision = Table(
+    "log_revision",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("rows", BigInteger, nullable=False, default=0),
+    Column("ratings", BigInteger, nullable=False, default=0),
+    Column("notes", BigInteger, nullable=False, default=0),
+    Column("edits", BigInteger, nullable=False, default=0),
+)
+
+# Which numbered migration steps a database has had (see components/log/migrations.py).
+schema_migrations = Table(
+    "studio_migrations",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("name", Text, nullable=False),
+    Column("applied_at", Text, nullable=False),
+)

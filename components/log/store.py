@@ -1,9 +1,19 @@
-"""The session log: one SQLite row per request that left the app, read back as pandas frames.
+"""The session log: one row per request that left the app, read back as pandas frames.
 
-Rows are written the moment a request ends, each in its own `BEGIN IMMEDIATE` transaction on a
-WAL-mode file, so a crash loses at most the row being written and two app processes (or many
-threads) sharing one data folder never lose each other's rows. Reading goes through SQL filters
-so pages never load more than they show.
+One code path over SQLAlchemy Core, on any database it speaks; the URL comes from
+FLUX_STUDIO_DB_URL (default: the SQLite file `studio.db` in the data folder, in WAL mode). Rows
+are written the moment a request ends, each in its own write transaction, so a crash loses at
+most the row being written and several app processes (or many threads) sharing one database
+never lose each other's rows. Reading goes through SQL filters so pages never load more than
+they show.
+
+Adding a table (settings, budgets, votes, presets, lineage...):
+1. define it in `schema.py` on the same `metadata` (portable types only);
+2. append a numbered step to `migrations.py` that creates it (`CreateTable`, `add_column`);
+3. give this store (or a small store class beside it taking the same engine) methods that
+   build their queries with Core expressions and write inside `self._write()`, so writes are
+   transactions with the lock taken up front on SQLite;
+4. test the step from the version before it (tests/log/test_migrations.py does it for each).
 """
 
 from __future__ import annotations
@@ -12,18 +22,32 @@ import csv
 import io
 import json
 import os
-import sqlite3
-import threading
-import weakref
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import pandas as pd
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    and_,
+    case,
+    delete,
+    distinct,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.engine import URL
 
-from components import config as paths
+from components import config
+from components.log import database, migrations
 from components.log.codec import (
     check_names,
     decode_row,
@@ -34,19 +58,15 @@ from components.log.codec import (
 )
 from components.log.filter import LogFilter, make_filter
 from components.log.formats import csv_cell, export_parquet, frame_records, parse_records
+from components.log.migrations import MIGRATIONS, SCHEMA_VERSION
 from components.log.schema import (
-    ADD_COLUMN,
-    BUSY_TIMEOUT_S,
     COLUMN_TYPES,
     COLUMNS,
     DTYPES,
     EXPORT_FORMATS,
-    INSERT_IGNORE_SQL,
-    INSERT_SQL,
-    MIGRATIONS,
-    SCHEMA_VERSION,
-    SELECT_COLUMNS,
     TABLE,
+    log_revision,
+    request_log,
 )
 
 __all__ = [
@@ -60,6 +80,11 @@ __all__ = [
     "LogFingerprint",
     "LogStore",
 ]
+
+# Ids per statement when deleting many rows: far below every database's parameter limit.
+DELETE_CHUNK = 500
+_LOG = request_log
+_NEWEST_FIRST = (_LOG.c.created_at.desc(), _LOG.c.id.desc())
 
 
 @dataclass(frozen=True)
@@ -76,111 +101,60 @@ class LogFingerprint(NamedTuple):
     """The state of the whole log in a few numbers (see LogStore.fingerprint)."""
 
     rows: int
-    last_rowid: int | None
+    added: int  # bumped by every insert, import and delete
     newest: str | None
-    rating_weight: float  # sum of rating * rowid: moves when any row's rating changes
+    ratings: int  # bumped by every rating change
     rated: int
-    note_chars: float
+    notes_changed: int  # bumped by every note change
     notes: int
+    edits: int  # bumped by any other change to a row
 
 
-_INHERITED: list[sqlite3.Connection] = []
-
-
-class _Handle:
-    """One thread's connection; closed when the thread (and so its handle) goes away."""
-
-    __slots__ = ("conn", "pid", "__weakref__")
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn: sqlite3.Connection | None = conn
-        self.pid = os.getpid()
-
-    def close(self) -> None:
-        if self.conn is not None:
-            if self.pid == os.getpid():
-                self.conn.close()
-            else:
-                # Inherited through fork: closing (even by garbage collection) could make
-                # SQLite checkpoint and delete the parent's WAL, so keep it alive, unused.
-                _INHERITED.append(self.conn)
-        self.conn = None
-
-    def __del__(self) -> None:
-        with suppress(Exception):
-            self.close()
-
-
-def _resolve_path(path: str | Path | None) -> Path:
-    if path is None:
-        return paths.db_path()
-    text = str(path)
-    if text.startswith("sqlite:"):
-        if not text.startswith("sqlite:///"):
-            raise ValueError(f"expected sqlite:///<file>, got {text!r}")
-        text = text[len("sqlite:///") :].split("?", 1)[0]
-    if not text or text == ":memory:":
-        raise ValueError("LogStore needs a file: an in-memory database is private to a thread")
-    return Path(text).expanduser()
+def to_url(where: str | Path | URL | None) -> URL:
+    """What LogStore accepts: a database URL, a SQLite file path, or None for the setting."""
+    if where is None:
+        return database.parse(config.db_url())
+    if isinstance(where, URL):
+        return where
+    text = str(where)
+    if "://" in text or text.startswith("sqlite:"):
+        return database.parse(text)
+    return URL.create("sqlite", database=str(Path(text).expanduser()))
 
 
 class LogStore:
-    """The request log on one SQLite file; safe to share between threads and processes.
+    """The request log on one database; safe to share between threads and processes."""
 
-    Each thread gets its own connection (opening one per call would checkpoint and delete the
-    WAL on every close, which costs more than the write itself).
-    """
-
-    def __init__(self, path: str | Path | None = None) -> None:
-        self.path = _resolve_path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        self._handles: weakref.WeakSet[_Handle] = weakref.WeakSet()
-        self._lock = threading.Lock()
+    def __init__(self, where: str | Path | URL | None = None) -> None:
+        self.url = to_url(where)
+        # For SQLite, the file (the data folder's panel and cache keys show it).
+        self.path: Path | None = (
+            Path(self.url.database).expanduser()
+            if self.url.get_backend_name() == "sqlite" and self.url.database
+            else None
+        )
+        self.name = str(self.path) if self.path else database.describe(self.url)
+        self.engine: Engine = database.open_engine(self.url)
+        self._pid = os.getpid()
         self._migrate()
 
-    # ---- connections and transactions
-
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(
-            self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
-        )
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        conn.create_function("casefold", 1, _casefold, deterministic=True)
-        return conn
-
-    def _conn(self) -> sqlite3.Connection:
-        handle: _Handle | None = getattr(self._local, "handle", None)
-        if handle is None or handle.conn is None or handle.pid != os.getpid():
-            handle = _Handle(self._connect())
-            self._local.handle = handle
-            with self._lock:
-                self._handles.add(handle)
-        assert handle.conn is not None
-        return handle.conn
+    def _reader(self) -> Connection:
+        if database.after_fork(self.engine, self._pid):
+            self._pid = os.getpid()
+        return self.engine.connect()
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; BEGIN IMMEDIATE takes the write lock up front (no upgrades
-        that could fail half-way), waiting up to the busy timeout for other writers."""
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+    def _write(self) -> Iterator[Connection]:
+        """One write transaction (BEGIN IMMEDIATE on SQLite: the lock is taken up front,
+        waiting up to the busy timeout for other writers, so it never fails half-way)."""
+        if database.after_fork(self.engine, self._pid):
+            self._pid = os.getpid()
+        with self.engine.connect().execution_options(write=True) as conn, conn.begin():
             yield conn
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
 
     def close(self) -> None:
-        """Close every connection this store opened (in any thread); later calls reopen."""
-        with self._lock:
-            handles = list(self._handles)
-        for handle in handles:
-            handle.close()
+        """Close every pooled connection; later calls reopen."""
+        self.engine.dispose()
 
     def __enter__(self) -> LogStore:
         return self
@@ -188,48 +162,40 @@ class LogStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # ---- schema
-
     def schema_version(self) -> int:
-        return int(self._conn().execute("PRAGMA user_version").fetchone()[0])
+        with self._reader() as conn:
+            return migrations.applied(conn)
 
     def _migrate(self) -> None:
-        """Bring the file up to SCHEMA_VERSION in place, under the write lock so two processes
-        opening an old file at once apply each step exactly once."""
-        if self.schema_version() < SCHEMA_VERSION:
+        with self._reader() as conn:
+            current = migrations.applied(conn)
+        if current < SCHEMA_VERSION:
             with self._write() as conn:
-                version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-                for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
-                    for statement in step:
-                        if not self._already_applied(conn, statement):
-                            conn.execute(statement)
-                    conn.execute(f"PRAGMA user_version = {int(number)}")
-        present = {r[1] for r in self._conn().execute(f"PRAGMA table_info({TABLE})")}
+                migrations.migrate(conn)
+        with self._reader() as conn:
+            present = {c["name"] for c in sa_inspect(conn).get_columns(TABLE)}
         missing = [name for name in COLUMNS if name not in present]
         if missing:
-            raise RuntimeError(f"{self.path}: log table lacks column(s) {', '.join(missing)}")
+            raise RuntimeError(f"{self.name}: log table lacks column(s) {', '.join(missing)}")
 
     @staticmethod
-    def _already_applied(conn: sqlite3.Connection, statement: str) -> bool:
-        """ADD COLUMN steps are skipped when the column exists (a file patched by hand)."""
-        match = ADD_COLUMN.match(statement)
-        if not match:
-            return False
-        table, column = match.groups()
-        return any(r[1] == column for r in conn.execute(f"PRAGMA table_info({table})"))
-
-    # ---- rows
+    def _bump(conn: Connection, **counters: bool) -> None:
+        """Move the change counters named (rows, ratings, notes, edits) in this transaction."""
+        moved = {name: log_revision.c[name] + 1 for name, on in counters.items() if on}
+        if moved:
+            conn.execute(update(log_revision).where(log_revision.c.id == 1).values(**moved))
 
     def append(self, row: Mapping[str, Any]) -> str:
         """Insert one row now, committed before returning; returns its id."""
         check_names(row)
-        values = encode_row(row)
+        values = dict(zip(COLUMNS, encode_row(row), strict=True))
         try:
             with self._write() as conn:
-                conn.execute(INSERT_SQL, values)
-        except sqlite3.IntegrityError as exc:
-            raise ValueError(f"id {values[0]!r} is already in the log") from exc
-        return values[0]
+                conn.execute(insert(_LOG), values)
+                self._bump(conn, rows=True)
+        except sa_exc.IntegrityError as err:
+            raise ValueError(f"id {values['id']!r} is already in the log") from err
+        return values["id"]
 
     def update(self, row_id: str, **fields: Any) -> bool:
         """Change columns of one row (rating, note, or any other but id); False if no such row."""
@@ -238,36 +204,42 @@ class LogStore:
             raise ValueError("id cannot be changed")
         if not fields:
             return self.get(row_id) is not None
-        names = list(fields)
-        values = [encode_value(name, fields[name]) for name in names]
-        if "created_at" in fields and values[names.index("created_at")] is None:
+        values = {name: encode_value(name, value) for name, value in fields.items()}
+        if "created_at" in values and values["created_at"] is None:
             raise ValueError("created_at cannot be empty")
-        assignments = ", ".join(f"{name} = ?" for name in names)
         with self._write() as conn:
-            cur = conn.execute(f"UPDATE {TABLE} SET {assignments} WHERE id = ?", [*values, row_id])
-            return cur.rowcount > 0
+            found = conn.execute(update(_LOG).where(_LOG.c.id == row_id).values(**values))
+            changed = found.rowcount > 0
+            if changed:
+                others = set(values) - {"rating", "note"}
+                self._bump(
+                    conn,
+                    ratings="rating" in values,
+                    notes="note" in values,
+                    edits=bool(others),
+                    rows="created_at" in values,
+                )
+        return changed
 
     def get(self, row_id: str) -> dict[str, Any] | None:
-        found = (
-            self._conn()
-            .execute(f"SELECT {SELECT_COLUMNS} FROM {TABLE} WHERE id = ?", (row_id,))
-            .fetchone()
-        )
-        return None if found is None else decode_row(found)
+        with self._reader() as conn:
+            found = conn.execute(select(_LOG).where(_LOG.c.id == row_id)).first()
+        return None if found is None else decode_row(tuple(found))
 
     def delete(self, ids: Sequence[str]) -> list[dict[str, Any]]:
         """Delete rows and return them as they were, so the caller can remove their files."""
-        if not ids:
-            return []
-        id_list = json.dumps(list(ids))
-        where = "WHERE id IN (SELECT value FROM json_each(?))"
+        wanted = list(dict.fromkeys(str(i) for i in ids))
+        rows: list[dict[str, Any]] = []
+        if not wanted:
+            return rows
         with self._write() as conn:
-            found = conn.execute(f"SELECT {SELECT_COLUMNS} FROM {TABLE} {where}", (id_list,))
-            rows = [decode_row(r) for r in found.fetchall()]
-            conn.execute(f"DELETE FROM {TABLE} {where}", (id_list,))
+            for start in range(0, len(wanted), DELETE_CHUNK):
+                chunk = wanted[start : start + DELETE_CHUNK]
+                found = conn.execute(select(_LOG).where(_LOG.c.id.in_(chunk))).all()
+                rows.extend(decode_row(tuple(r)) for r in found)
+                conn.execute(delete(_LOG).where(_LOG.c.id.in_(chunk)))
+            self._bump(conn, rows=bool(rows))
         return rows
-
-    # ---- reading
 
     def query(
         self,
@@ -287,47 +259,100 @@ class LogStore:
         check_names(names)
         if not names:
             raise ValueError("columns: name at least one column")
-        where, params = make_filter(filt, filters).where()
-        select = SELECT_COLUMNS if columns is None else ", ".join(names)
-        sql = f"SELECT {select} FROM {TABLE}{where} ORDER BY created_at DESC, rowid DESC"
-        if limit is not None or offset:
-            sql += " LIMIT ? OFFSET ?"
-            params += [-1 if limit is None else max(int(limit), 0), max(int(offset), 0)]
-        rows = self._conn().execute(sql, params).fetchall()
-        return to_frame(rows, names)
+        stmt = (
+            select(*(_LOG.c[n] for n in names))
+            .where(*make_filter(filt, filters).conditions(_LOG))
+            .order_by(*_NEWEST_FIRST)
+        )
+        if limit is not None:
+            stmt = stmt.limit(max(int(limit), 0))
+        if offset:
+            stmt = stmt.offset(max(int(offset), 0))
+        with self._reader() as conn:
+            rows = conn.execute(stmt).all()
+        return to_frame(rows, names)  # type: ignore[arg-type]  # Rows are tuples
 
     def fingerprint(self) -> LogFingerprint:
-        """A cheap token (one scan, ~5 ms at 10,000 rows) that changes when rows are added,
-        deleted or rated, so pages can cache what they compute from the log. Notes count only
-        by number and length: nothing cached is computed from their text."""
-        found = self._conn().execute(
-            # rating * rowid: which row holds a rating matters, not only the sum of them.
-            f"""SELECT COUNT(*), MAX(rowid), MAX(created_at), TOTAL(rating * rowid),
-                       COUNT(rating), TOTAL(LENGTH(note)), COUNT(note) FROM {TABLE}"""
+        """A cheap token that changes when rows are added, deleted, rated, annotated or edited,
+        so pages can cache what they compute from the log. Notes count only by number and
+        change: nothing cached is computed from their text."""
+        counts = select(
+            func.count(),
+            func.max(_LOG.c.created_at),
+            func.count(_LOG.c.rating),
+            func.count(_LOG.c.note),
         )
-        return LogFingerprint(*found.fetchone())
+        revision = select(
+            log_revision.c.rows, log_revision.c.ratings, log_revision.c.notes, log_revision.c.edits
+        ).where(log_revision.c.id == 1)
+        with self._reader() as conn:
+            rows, newest, rated, notes = conn.execute(counts).one()
+            added, ratings, notes_changed, edits = conn.execute(revision).one()
+        return LogFingerprint(
+            int(rows),
+            int(added),
+            newest,
+            int(ratings),
+            int(rated),
+            int(notes_changed),
+            int(notes),
+            int(edits),
+        )
 
     def count(self, filt: LogFilter | None = None, **filters: Any) -> int:
-        where, params = make_filter(filt, filters).where()
-        return int(
-            self._conn().execute(f"SELECT COUNT(*) FROM {TABLE}{where}", params).fetchone()[0]
-        )
+        stmt = select(func.count()).select_from(_LOG)
+        stmt = stmt.where(*make_filter(filt, filters).conditions(_LOG))
+        with self._reader() as conn:
+            return int(conn.execute(stmt).scalar_one())
 
     def groups(self, session_id: str | None = None) -> pd.DataFrame:
         """One row per comparison run: when it started, how many requests, how many failed,
         and the prompt of its first request; newest first."""
-        where = "WHERE group_id IS NOT NULL"
-        params: list[Any] = []
+        where: list[ColumnElement[bool]] = [_LOG.c.group_id.is_not(None)]
         if session_id is not None:
-            where += " AND session_id = ?"
-            params.append(session_id)
-        # SQLite takes bare columns (prompt, session_id) from the row holding MIN(created_at).
-        sql = f"""
-            SELECT group_id, MIN(created_at) AS created_at, prompt, session_id,
-                   COUNT(*) AS count, SUM(status = 'ok') AS ok, SUM(status = 'error') AS errors,
-                   COUNT(DISTINCT group_label) AS labels
-            FROM {TABLE} {where} GROUP BY group_id ORDER BY created_at DESC"""
-        rows = self._conn().execute(sql, params).fetchall()
+            where.append(_LOG.c.session_id == session_id)
+        first = (
+            select(
+                _LOG.c.group_id,
+                _LOG.c.created_at,
+                _LOG.c.prompt,
+                _LOG.c.session_id,
+                func.row_number()
+                .over(partition_by=_LOG.c.group_id, order_by=(_LOG.c.created_at, _LOG.c.id))
+                .label("place"),
+            )
+            .where(*where)
+            .subquery()
+        )
+        totals = (
+            select(
+                _LOG.c.group_id,
+                func.count().label("count"),
+                func.sum(case((_LOG.c.status == "ok", 1), else_=0)).label("ok"),
+                func.sum(case((_LOG.c.status == "error", 1), else_=0)).label("errors"),
+                func.count(distinct(_LOG.c.group_label)).label("labels"),
+            )
+            .where(*where)
+            .group_by(_LOG.c.group_id)
+            .subquery()
+        )
+        stmt = (
+            select(
+                first.c.group_id,
+                first.c.created_at,
+                first.c.prompt,
+                first.c.session_id,
+                totals.c["count"],
+                totals.c.ok,
+                totals.c.errors,
+                totals.c.labels,
+            )
+            .join_from(first, totals, and_(first.c.group_id == totals.c.group_id))
+            .where(first.c.place == 1)
+            .order_by(first.c.created_at.desc(), first.c.group_id)
+        )
+        with self._reader() as conn:
+            rows = conn.execute(stmt).all()
         names = [
             "group_id",
             "created_at",
@@ -348,8 +373,6 @@ class LogStore:
             else:
                 out[name] = pd.array(list(values), dtype="string")
         return pd.DataFrame(out, columns=names)
-
-    # ---- export and import
 
     @staticmethod
     def export(df: pd.DataFrame, fmt: str) -> bytes:
@@ -376,8 +399,9 @@ class LogStore:
         valid id (or with values that do not fit their column) refused. Unknown columns are
         ignored so files from newer versions still import."""
         records = parse_records(data, fmt.lower())
-        good: list[tuple[Any, ...]] = []
+        good: dict[str, dict[str, Any]] = {}
         problems: list[str] = []
+        rejected = 0
         for number, record in enumerate(records, start=1):
             try:
                 if not isinstance(record, Mapping):
@@ -385,19 +409,27 @@ class LogStore:
                 if is_missing(record.get("id")) or not str(record.get("id")).strip():
                     raise ValueError("no id")
                 known = {k: v for k, v in record.items() if k in COLUMN_TYPES}
-                good.append(encode_row(known))
+                values = dict(zip(COLUMNS, encode_row(known), strict=True))
+                good.setdefault(values["id"], values)  # the first of repeated ids wins
             except ValueError as exc:
+                rejected += 1
                 if len(problems) < 20:
                     problems.append(f"row {number}: {exc}")
-        rejected = len(records) - len(good)
+        valid = len(records) - rejected
         if not good:
-            return ImportReport(0, 0, rejected, tuple(problems))
+            return ImportReport(0, valid, rejected, tuple(problems))
         with self._write() as conn:
-            before = conn.total_changes
-            conn.executemany(INSERT_IGNORE_SQL, good)
-            added = conn.total_changes - before
-        return ImportReport(added, len(good) - added, rejected, tuple(problems))
-
-
-def _casefold(value: Any) -> str | None:
-    return value.casefold() if isinstance(value, str) else None
+            # Which ids are new is decided inside the write transaction, so no other writer
+            # can add one of them in between.
+            present: set[str] = set()
+            ids = list(good)
+            for start in range(0, len(ids), DELETE_CHUNK):
+                chunk = ids[start : start + DELETE_CHUNK]
+                present.update(
+                    conn.execute(select(_LOG.c.id).where(_LOG.c.id.in_(chunk))).scalars()
+                )
+            fresh = [values for row_id, values in good.items() if row_id not in present]
+            if fresh:
+                conn.execute(insert(_LOG), fresh)
+                self._bump(conn, rows=True)
+        return ImportReport(len(fresh), valid - len(fresh), rejected, tuple(problems))

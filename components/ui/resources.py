@@ -9,8 +9,10 @@ import streamlit as st
 
 from components import config
 from components.images.store import ImageStore
+from components.log.database import DatabaseURLError
 from components.log.store import LogStore
 from components.offline.process import OfflineBackendProcess
+from components.ui.safe import md_escape
 
 
 @st.cache_resource(show_spinner=False)
@@ -23,10 +25,21 @@ def offline_backend() -> OfflineBackendProcess:
 
 
 @st.cache_resource(show_spinner=False)
-def _stores(folder: str) -> tuple[LogStore, ImageStore]:
-    root = Path(folder)
-    return LogStore(config.db_path(root)), ImageStore(root)
+def _stores(folder: str, db_url: str) -> tuple[LogStore, ImageStore]:
+    # Keyed on the URL as set, password included, but cache keys never reach a page or a log.
+    return LogStore(db_url), ImageStore(Path(folder))
 
 
 def stores() -> tuple[LogStore, ImageStore]:
-    return _stores(str(config.data_dir()))
+    return _stores(str(config.data_dir()), config.db_url())
+
+
+def require_stores() -> None:
+    """Called by the frame before any page: a database URL the studio cannot use stops the
+    app with the reason (naming the setting, never a password), not a traceback. Nothing is
+    cached on failure, so the next rerun tries again (a server that was down may be up)."""
+    try:
+        stores()
+    except DatabaseURLError as err:
+        st.error(f"**The session log cannot open.** {md_escape(str(err))}", icon=":material/error:")
+        st.stop()

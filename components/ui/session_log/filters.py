@@ -127,7 +127,7 @@ def filter_bar(log: LogStore, fp: LogFingerprint) -> LogFilter:
             "Rating", list(RATINGS), format_func=lambda k: RATINGS[k], key=f"{PREFIX}rating"
         )
         mine = state.session_id() if scope == "mine" else None
-        found = log_data.groups(log, str(log.path), mine, fp)
+        found = log_data.groups(log, log.name, mine, fp)
         group_col, clear_col = st.columns([10, 3], vertical_alignment="bottom")
         group = group_col.selectbox(
             "Comparison group",

@@ -69,9 +69,9 @@ def table_key(view: str, offset: int, limit: int, fp: LogFingerprint, rating_fil
     (another page, other filters, a new row, a deletion) must start a fresh selection rather
     than let it point at other rows. Ratings move rows only when a rating filter is on, so
     rating the selected row keeps it selected otherwise."""
-    moving: tuple[object, ...] = (fp.rows, fp.last_rowid, fp.newest)
+    moving: tuple[object, ...] = (fp.rows, fp.added, fp.newest)
     if rating_filter:
-        moving += (fp.rating_weight, fp.rated)
+        moving += (fp.ratings, fp.rated)
     digest = hashlib.sha1(repr(moving).encode()).hexdigest()[:10]
     return f"log_table_{view}_{offset}_{limit}_{digest}"
 

@@ -151,6 +151,8 @@ def data_folder(stores: tuple[LogStore, ImageStore]) -> None:
     log_store, images = stores
     usage = images.disk_usage()
     st.markdown(f"Location: `{data_dir()}`")
+    # The name never holds a password (the log store renders its URL without one).
+    st.markdown(f"Log database: `{log_store.name}`")
     cols = st.columns(3)
     cols[0].metric("Log rows", f"{log_store.count():,}")
     cols[1].metric("Originals", _size(usage.get("images_bytes", 0)))

@@ -1,0 +1,159 @@
+"""A database URL to a ready SQLAlchemy engine, or one clear error a person can act on.
+
+The studio's tables work on any database SQLAlchemy speaks; only two things here know SQLite:
+the default file URL (made in components/config.py) and the per-connection setup below (WAL,
+busy timeout, write transactions that take the lock up front, Unicode case folding in SQL).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, Text, create_engine, event, exc, make_url, text
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import GenericFunction
+
+from components.config import DB_URL
+from components.log.schema import BUSY_TIMEOUT_S
+
+# Driver modules a URL may name and the package that brings each, for the "missing driver" hint.
+DRIVER_PACKAGES = {
+    "psycopg": "psycopg[binary]",
+    "psycopg2": "psycopg2-binary",
+    "pg8000": "pg8000",
+    "asyncpg": "asyncpg",
+    "pymysql": "PyMySQL",
+    "mysqldb": "mysqlclient",
+}
+
+
+class DatabaseURLError(RuntimeError):
+    """A database URL the studio cannot use; the text names the setting, never a password."""
+
+
+def describe(url: URL) -> str:
+    """The URL as it may be shown: password replaced by ***."""
+    return url.render_as_string(hide_password=True)
+
+
+def _scrub(message: str, url: URL) -> str:
+    secret = url.password
+    return message.replace(str(secret), "***") if secret else message
+
+
+class casefold(GenericFunction[str]):
+    """Unicode-aware lower case for prompt search: SQLite's own lower() is ASCII-only, so on
+    SQLite it calls Python's str.casefold (registered per connection); elsewhere, lower()."""
+
+    type = Text()
+    inherit_cache = True
+
+
+@compiles(casefold)
+def _casefold_default(element: casefold, compiler: Any, **kw: Any) -> str:
+    return f"lower({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(casefold, "sqlite")
+def _casefold_sqlite(element: casefold, compiler: Any, **kw: Any) -> str:
+    return f"casefold({compiler.process(element.clauses, **kw)})"
+
+
+def _py_casefold(value: Any) -> str | None:
+    return value.casefold() if isinstance(value, str) else None
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # The driver's own transaction handling would BEGIN DEFERRED lazily; take control so
+        # writes can BEGIN IMMEDIATE (below).
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+        dbapi_conn.create_function("casefold", 1, _py_casefold, deterministic=True)
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # A write takes the write lock up front, waiting up to the busy timeout for other
+        # writers, instead of failing half-way when a read lock cannot be upgraded.
+        write = conn.get_execution_options().get("write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def parse(raw: str) -> URL:
+    try:
+        return make_url(raw)
+    except (exc.ArgumentError, ValueError):
+        raise DatabaseURLError(
+            f"{DB_URL} is not a database URL (expected something like "
+            "sqlite:///path/to/studio.db or postgresql+psycopg://user@host/db)."
+        ) from None
+
+
+def open_engine(raw: str | URL) -> Engine:
+    """An engine for the URL, checked by connecting once; DatabaseURLError otherwise."""
+    url = parse(raw) if isinstance(raw, str) else raw
+    shown = describe(url)
+    sqlite = url.get_backend_name() == "sqlite"
+    kwargs: dict[str, Any] = {}
+    if sqlite:
+        database = url.database or ""
+        if database in ("", ":memory:") or database.startswith("file:"):
+            raise DatabaseURLError(
+                f"{DB_URL}={shown}: the log needs a file (sqlite:///path/to/studio.db); an "
+                "in-memory database would be private to one connection."
+            )
+        try:
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise DatabaseURLError(
+                f"{DB_URL}={shown}: cannot make the folder for the database ({err.strerror})."
+            ) from None
+        # Runner threads and page threads share the pool; each checkout is one thread's.
+        kwargs = {
+            "connect_args": {"check_same_thread": False, "timeout": BUSY_TIMEOUT_S},
+            "pool_size": 10,
+            "max_overflow": 20,
+        }
+    try:
+        engine = create_engine(url, **kwargs)
+    except exc.NoSuchModuleError:
+        raise DatabaseURLError(
+            f"{DB_URL}={shown}: the studio does not know the database kind "
+            f"{url.drivername!r}. Use sqlite:///path/to/studio.db (the default) or a URL "
+            "SQLAlchemy supports, such as postgresql+psycopg://..."
+        ) from None
+    except ImportError as err:
+        module = (err.name or url.get_driver_name() or "").split(".")[0]
+        package = DRIVER_PACKAGES.get(module.lower(), module)
+        raise DatabaseURLError(
+            f"{DB_URL}={shown}: the driver {module!r} is not installed (pip install {package})."
+        ) from None
+    if sqlite:
+        _sqlite_setup(engine)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except exc.DBAPIError as err:
+        engine.dispose()
+        reason = _scrub(str(err.orig).strip().splitlines()[0] if err.orig else "", url)
+        raise DatabaseURLError(
+            f"{DB_URL}={shown}: cannot open the database ({reason or type(err).__name__})."
+        ) from None
+    return engine
+
+
+def after_fork(engine: Engine, pid: int) -> bool:
+    """True (and the pool dropped without closing the parent's connections) when this process
+    is a fork of the one that made the engine: a pooled connection must never cross a fork."""
+    if pid == os.getpid():
+        return False
+    engine.dispose(close=False)
+    return True

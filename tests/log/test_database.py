@@ -1,0 +1,62 @@
+"""The database URL setting: the default file, and a clear error (never a password) for a URL
+the studio cannot use."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from components import config
+from components.log.database import DatabaseURLError, open_engine
+from components.log.store import LogStore
+
+SECRET = "s3cret-Pa55word"
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_default_url_is_the_data_folders_file(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv(config.DATA_DIR, str(tmp_path))
+    monkeypatch.delenv(config.DB_URL, raising=False)
+    assert config.db_url() == f"sqlite:///{tmp_path / 'studio.db'}"
+    with LogStore() as store:
+        store.append({"prompt": "default"})
+        assert store.path == tmp_path / "studio.db"
+    assert (tmp_path / "studio.db").exists()
+
+
+def test_the_url_setting_picks_the_database(tmp_path: Path, monkeypatch) -> None:
+    elsewhere = tmp_path / "team" / "log.sqlite"
+    monkeypatch.setenv(config.DB_URL, f"sqlite:///{elsewhere}")
+    with LogStore() as store:
+        store.append({"prompt": "elsewhere"})
+    assert elsewhere.exists() and LogStore(elsewhere).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("nosuchdb://user:{pw}@127.0.0.1/studio", "does not know the database kind 'nosuchdb'"),
+        ("postgresql+pg8000://user:{pw}@127.0.0.1/studio", "driver 'pg8000' is not installed"),
+        ("postgresql+psycopg://user:{pw}@127.0.0.1:{port}/studio", "cannot open the database"),
+        ("sqlite://", "needs a file"),
+        ("sqlite:////proc/no-such-folder/studio.db", "cannot make the folder"),
+        ("::not a url {pw}::", "is not a database URL"),
+    ],
+)
+def test_unusable_urls_fail_clearly_naming_the_setting_never_the_password(
+    url: str, says: str
+) -> None:
+    raw = url.format(pw=SECRET, port=_closed_port())
+    with pytest.raises(DatabaseURLError) as caught:
+        open_engine(raw)
+    message = str(caught.value)
+    assert message.startswith(config.DB_URL) and says in message
+    assert SECRET not in message
+    assert SECRET not in repr(caught.value) and caught.value.__cause__ is None
