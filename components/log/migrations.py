@@ -38,7 +38,7 @@ class Migration:
 def _v1(conn: Connection) -> None:
     """The request log as the first release wrote it (no rating or note yet)."""
     shape = MetaData()
-    first = tuple(name for name in COLUMNS if name not in ("rating", "note"))
+    first = COLUMNS[: COLUMNS.index("rating")]
     table = Table(TABLE, shape, *log_columns(first))
     for name in INDEXED:
         Index(f"ix_{TABLE}_{name}", table.c[name])
@@ -70,10 +70,16 @@ def _v3(conn: Connection) -> None:
         conn.execute(insert(log_revision).values(id=1, rows=0, ratings=0, notes=0, edits=0))
 
 
+def _v4(conn: Connection) -> None:
+    """The provider's inference id, to match a lost answer to its charge later."""
+    add_column(conn, TABLE, Column("inference_id", Text))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "request log", _v1),
     Migration(2, "rating and note", _v2),
     Migration(3, "change counters", _v3),
+    Migration(4, "inference id", _v4),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -58,8 +59,19 @@ COLUMN_TYPES: dict[str, str] = {
     "thumb_paths": "json",
     "rating": "int",
     "note": "text",
+    # The provider's x-inference-id: the id its charge is recorded under.
+    "inference_id": "text",
 }
 COLUMNS: tuple[str, ...] = tuple(COLUMN_TYPES)
+
+
+class RowStatus(StrEnum):
+    """A row's `status`. A row is written as SENT before its request leaves, so a crash or a
+    lost answer still leaves a trace of a request that may have been billed."""
+
+    OK = "ok"
+    ERROR = "error"
+    SENT = "sent"
 
 # pandas dtype per kind, as query() returns them.
 KIND_DTYPES: dict[str, str] = {

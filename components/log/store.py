@@ -241,6 +241,23 @@ class LogStore:
             self._bump(conn, rows=bool(rows))
         return rows
 
+    def unused_paths(self, paths: Sequence[str]) -> list[str]:
+        """The given image or thumbnail paths that no row names any more, so deleting rows
+        removes only files nobody else uses (an imported row may name another row's file).
+        Reads both path columns of every row: deleting is rare, and a text search in SQL
+        could miss a path that JSON escapes differently."""
+        wanted = list(dict.fromkeys(p for p in paths if p))
+        if not wanted:
+            return []
+        used: set[str] = set()
+        with self._reader() as conn:
+            found = conn.execute(select(_LOG.c.image_paths, _LOG.c.thumb_paths))
+            for images, thumbs in found:
+                row = decode_row((images, thumbs), ("image_paths", "thumb_paths"))
+                used.update(row["image_paths"])
+                used.update(row["thumb_paths"])
+        return [p for p in wanted if p not in used]
+
     def query(
         self,
         filt: LogFilter | None = None,

@@ -69,6 +69,7 @@ def full_row(**over: object) -> dict[str, object]:
         "thumb_paths": ["thumbs/2026-11-26/abc_0.jpg"],
         "rating": None,
         "note": None,
+        "inference_id": "inf-9f2c",
     }
     row.update(over)
     return row
@@ -675,3 +676,14 @@ def test_modules_do_not_import_streamlit() -> None:
         "sys.exit('streamlit' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
+
+
+def test_unused_paths_keeps_files_another_row_still_names(store: LogStore) -> None:
+    shared = "images/2026-11-26/abc_0.jpg"
+    first = store.append(full_row(image_paths=[shared], thumb_paths=["thumbs/a_0.jpg"]))
+    store.append(full_row(image_paths=[shared, "images/x_1.jpg"], thumb_paths=[]))
+    gone = store.delete([first])
+    assert gone[0]["image_paths"] == [shared]
+    paths = [shared, "thumbs/a_0.jpg", "images/never-named.jpg"]
+    assert store.unused_paths(paths) == ["thumbs/a_0.jpg", "images/never-named.jpg"]
+    assert store.unused_paths([]) == []

@@ -47,6 +47,7 @@ def test_each_step_from_the_version_before_it(tmp_path: Path, step: int) -> None
         assert columns[:3] == ["id", "created_at", "session_id"]
     assert ("rating" in columns) == (step >= 2)
     assert ("log_revision" in tables) == (step >= 3)
+    assert ("inference_id" in columns) == (step >= 4)
 
 
 def test_every_step_leaves_a_log_the_store_opens(tmp_path: Path) -> None:
@@ -68,7 +69,9 @@ def test_a_log_from_the_previous_release_opens_in_place_with_nothing_lost(
     db = tmp_path / "studio.db"
     shutil.copy(FIXTURE, db)
     with sqlite3.connect(db) as conn:
-        before = conn.execute(f"SELECT * FROM {TABLE} ORDER BY id").fetchall()
+        cursor = conn.execute(f"SELECT * FROM {TABLE} ORDER BY id")
+        before = cursor.fetchall()
+        names = ", ".join(d[0] for d in cursor.description)
         assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
     with LogStore(db) as store:
         assert store.schema_version() == SCHEMA_VERSION
@@ -86,11 +89,11 @@ def test_a_log_from_the_previous_release_opens_in_place_with_nothing_lost(
         assert store.count(text="CAFÉ") == 40  # Unicode case folding in SQL
         assert store.update("row002", rating=5)
     with sqlite3.connect(db) as conn:
-        after = conn.execute(f"SELECT * FROM {TABLE} ORDER BY id").fetchall()
+        after = conn.execute(f"SELECT {names} FROM {TABLE} ORDER BY id").fetchall()
         recorded = conn.execute("SELECT version, name FROM studio_migrations").fetchall()
     changed = [(a, b) for a, b in zip(before, after, strict=True) if a != b]
     assert len(after) == 40 and len(changed) == 1 and changed[0][1][0] == "row002"
-    assert [v for v, _ in recorded] == [1, 2, 3]
+    assert [v for v, _ in recorded] == [1, 2, 3, 4]
     assert recorded[0][1].endswith("(found in place)") and recorded[1][1].endswith(
         "(found in place)"
     )
@@ -118,4 +121,4 @@ def test_two_stores_opening_an_old_log_at_once_apply_each_step_once(tmp_path: Pa
     assert not errors
     with sqlite3.connect(db) as conn:
         versions = [r[0] for r in conn.execute("SELECT version FROM studio_migrations")]
-    assert sorted(versions) == [1, 2, 3]
+    assert sorted(versions) == [1, 2, 3, 4]
