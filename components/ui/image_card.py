@@ -77,7 +77,12 @@ def _original_bytes(card: CardImage):
 @st.dialog("Full size", width="large")
 def full_size(card: CardImage) -> None:
     source = _abs(card.path)
-    if source is not None:
+    if reveal.is_hidden(card.nsfw, card.row_id, card.index):
+        # The full-size view is no way around the card's hidden state.
+        st.warning(
+            reveal.NOTICE + " Reveal it on its card first.", icon=":material/visibility_off:"
+        )
+    elif source is not None:
         st.image(str(source), width="stretch")
     elif card.data:
         st.image(card.data, width="stretch")
@@ -101,7 +106,8 @@ def _reuse_all(params: dict[str, Any], seed: int | None) -> None:
 def image_card(card: CardImage) -> None:
     """A card on the Generate page: its buttons fill the form on this same page."""
     with st.container(border=True):
-        if not reveal.hidden(card.nsfw, card.row_id, card.index):
+        still_hidden = reveal.hidden(card.nsfw, card.row_id, card.index)
+        if not still_hidden:
             source = _thumb_source(card)
             if source is not None:
                 st.image(source, width="stretch")
@@ -122,7 +128,8 @@ def image_card(card: CardImage) -> None:
             "View",
             icon=":material/zoom_in:",
             key=f"view_{card.key}",
-            help="Full size with all parameters",
+            help="Reveal the image first" if still_hidden else "Full size with all parameters",
+            disabled=still_hidden,
             width="content",
         ):
             full_size(card)

@@ -19,6 +19,11 @@ def _reveal(row_id: str | None, index: int) -> None:
     st.session_state[_state_key(row_id, index)] = True
 
 
+def is_hidden(flagged: bool | None, row_id: str | None, index: int = 0) -> bool:
+    """Whether a flagged image is still hidden, without drawing anything."""
+    return bool(flagged) and not st.session_state.get(_state_key(row_id, index))
+
+
 def hidden(
     flagged: bool | None,
     row_id: str | None,
@@ -30,7 +35,7 @@ def hidden(
     """True while a flagged image must stay hidden; the notice and its Reveal button are drawn
     here then. `compact` suits a narrow grid cell; `can_reveal=False` leaves the button out
     where widgets would be redrawn many times a second (a polling fragment)."""
-    if not flagged or st.session_state.get(_state_key(row_id, index)):
+    if not is_hidden(flagged, row_id, index):
         return False
     if compact:
         st.caption(f":material/visibility_off: {NOTICE}")

@@ -72,10 +72,12 @@ def test_nsfw_images_stay_hidden_until_revealed(provider):
     run_until(at, lambda a: any("flagged" in w.value for w in a.warning))
     assert any("flagged this image as NSFW" in w.value for w in at.warning)
     assert len(at.image) == 0
+    assert button(at, "View").disabled  # the full-size view is no way around it
     button(at, "Reveal").click()
     at.run()
     assert not any("flagged this image as NSFW" in w.value for w in at.warning)
     assert len(at.image) == 1
+    assert not button(at, "View").disabled
 
 
 def test_shape_b_says_the_seed_is_unknown_and_shows_credits(provider):

@@ -687,3 +687,16 @@ def test_unused_paths_keeps_files_another_row_still_names(store: LogStore) -> No
     paths = [shared, "thumbs/a_0.jpg", "images/never-named.jpg"]
     assert store.unused_paths(paths) == ["thumbs/a_0.jpg", "images/never-named.jpg"]
     assert store.unused_paths([]) == []
+
+
+def test_every_connection_writes_through_to_disk_on_commit(store: LogStore) -> None:
+    """The docstring promises a committed row survives a power cut: WAL with synchronous=FULL
+    (2) on every pooled connection, not only the first."""
+    conns = [store.engine.connect() for _ in range(3)]
+    try:
+        for conn in conns:
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    finally:
+        for conn in conns:
+            conn.close()
