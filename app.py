@@ -1,8 +1,9 @@
-"""FLUX Ultra Studio: the frame. Page config, navigation, sidebar and the offline banner."""
+"""FLUX Ultra Studio: the frame. Page config, who may use it, navigation, sidebar and the
+offline banner."""
 
 import streamlit as st
 
-from components.ui import chrome, pages, resources
+from components.ui import access, chrome, pages, resources
 from components.ui.frame_guard import mark_frame
 
 st.set_page_config(
@@ -11,6 +12,7 @@ st.set_page_config(
     layout="wide",
     initial_sidebar_state="expanded",
 )
+access.guard()  # before any page, store or key: a visitor not on this machine stops here
 
 page = st.navigation(
     [st.Page(p.path, title=p.title, icon=p.icon, default=p.default) for p in pages.ALL],

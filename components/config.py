@@ -86,6 +86,8 @@ def api_key() -> tuple[str | None, str]:
 
 
 def base_url() -> str:
+    """The base URL configured with the studio-wide key (environment or secrets, else the
+    provider's): the only one that key is ever sent to (components/ui/connection.py decides)."""
     text, _ = lookup(BASE_URL)
     return (text or DEFAULT_BASE_URL).rstrip("/")
 

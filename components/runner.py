@@ -4,6 +4,11 @@ Pages submit a list of jobs and poll the returned `Run`; the work, the image fil
 all happen in worker threads owned by the runner, not by a Streamlit script run, so a rerun, a page
 switch or a closed tab loses nothing the provider delivered.
 
+A job's log row is written before its request leaves, with status "sent" and every request
+parameter, and its id goes out as the X-Client-Request-Id header; the same row is updated with
+the result or the error when the call ends. So a crash, or an answer that never came, still
+leaves a row that can be matched to a charge in the provider's usage log.
+
 Imports: api, images, log
 """
 
@@ -16,25 +21,22 @@ import traceback
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
 from components.api.client import FluxClient, GenerationResult
 from components.api.contract import GenerationRequest
 from components.api.errors import ErrorType, FluxError, InternalError, ValidationError, redact
 from components.images.store import ImageStore, StoredImage, image_id
+from components.log.schema import RowStatus
 from components.log.store import LogStore
 
 log = logging.getLogger(__name__)
 
-
-class Status(StrEnum):
-    """How a job ended, as its log row's `status` records it."""
-
-    OK = "ok"
-    ERROR = "error"
+# A log row's status: SENT while its request is out, then OK or ERROR. The log owns the values;
+# `Status` stays as the name pages import from here.
+Status = RowStatus
 
 
 def new_id() -> str:
@@ -196,22 +198,57 @@ class Runner:
     def _work(self, run: Run, job: Job) -> Outcome:
         outcome = Outcome(job, started=time.perf_counter())
         try:
-            outcome.result = self.client.generate(job.request)
+            job.request.to_body()  # refused input never leaves the app: one "error" row, no "sent"
+        except ValidationError as exc:
+            outcome.error = exc
+            return self._finish(run, outcome, None)
+        except Exception as exc:
+            log.exception("request check crashed")
+            outcome.error = InternalError(f"Unexpected failure: {type(exc).__name__}: {exc}")
+            return self._finish(run, outcome, None)
+        row_id = self._log_sent(outcome)
+        try:
+            outcome.result = self.client.generate(job.request, client_request_id=job.id)
         except FluxError as exc:
             outcome.error = exc
         except Exception as exc:  # a bug must still leave a row and an answer on screen
             log.exception("generation crashed")
             outcome.error = InternalError(f"Unexpected failure: {type(exc).__name__}: {exc}")
+        if outcome.result is not None and self.backend == "offline":
+            # The offline stand-in reports a simulated charge like the provider; the demo is free.
+            outcome.result = replace(outcome.result, credits_used=None, cost_usd=None)
+        return self._finish(run, outcome, row_id)
+
+    def _finish(self, run: Run, outcome: Outcome, row_id: str | None) -> Outcome:
+        """Store the images, complete the job's log row and hand the outcome to the run."""
         if outcome.result is not None:
             self._store(outcome)
         outcome.finished = time.perf_counter()
         try:
-            self._log(outcome)
+            self._log_result(outcome, row_id)
         except Exception:
             log.error("could not write the log row: %s", traceback.format_exc())
-            outcome.storage_error = (outcome.storage_error or "") + " The log row was not saved."
+            note = "The log row was not saved."
+            outcome.storage_error = " ".join(filter(None, (outcome.storage_error, note)))
         run.record(outcome)
         return outcome
+
+    def _log_sent(self, outcome: Outcome) -> str | None:
+        """The job's row, written before its request leaves; None if the log could not take it
+        (the request still goes: the user asked for it, and the row is tried again at the end)."""
+        try:
+            row = {**self._request_row(outcome.job), "status": RowStatus.SENT.value}
+            return self.log_store.append(row)
+        except Exception:
+            log.error("could not write the 'sent' log row: %s", traceback.format_exc())
+            return None
+
+    def _log_result(self, outcome: Outcome, row_id: str | None) -> str:
+        """Complete the "sent" row with how the call ended (a whole new row if it is gone)."""
+        fields = self._result_fields(outcome)
+        if row_id is not None and self.log_store.update(row_id, **fields):
+            return row_id
+        return self.log_store.append({**self._request_row(outcome.job), **fields})
 
     def _store(self, outcome: Outcome) -> None:
         result = outcome.result
@@ -243,14 +280,20 @@ class Runner:
         }
 
     def _log(self, outcome: Outcome) -> str:
-        req = outcome.job.request
-        result, error = outcome.result, outcome.error
+        """One complete row at once (input refused before sending)."""
+        return self.log_store.append(
+            {**self._request_row(outcome.job), **self._result_fields(outcome)}
+        )
+
+    def _request_row(self, job: Job) -> dict[str, Any]:
+        """Every request parameter, as the row records it before anything is known."""
+        req = job.request
         seed_requested = req.seed if isinstance(req.seed, int) else None
-        row: dict[str, Any] = {
-            "id": outcome.job.id,
+        return {
+            "id": job.id,
             "session_id": self.session_id,
-            "group_id": outcome.job.group_id,
-            "group_label": outcome.job.label,
+            "group_id": job.group_id,
+            "group_label": job.label,
             "backend": self.backend,
             "model": req.model,
             "prompt": req.prompt if isinstance(req.prompt, str) else str(req.prompt),
@@ -261,12 +304,17 @@ class Runner:
             "output_format": str(req.output_format),
             "num_images": req.num_images if isinstance(req.num_images, int) else None,
             "enable_safety_checker": bool(req.enable_safety_checker),
-            "total_s": round(outcome.elapsed_s, 4),
         }
+
+    def _result_fields(self, outcome: Outcome) -> dict[str, Any]:
+        """How the call ended: the columns that complete the row."""
+        result, error = outcome.result, outcome.error
+        offline = self.backend == "offline"
+        row: dict[str, Any] = {"total_s": round(outcome.elapsed_s, 4)}
         if result is not None:
             images = result.images
             row.update(
-                status=(Status.ERROR if outcome.storage_error else Status.OK).value,
+                status=(RowStatus.ERROR if outcome.storage_error else RowStatus.OK).value,
                 seed=result.seed,
                 http_status=result.http_status,
                 request_id=result.request_id,
@@ -278,10 +326,9 @@ class Runner:
                 nsfw=any(i.nsfw for i in images)
                 if any(i.nsfw is not None for i in images)
                 else None,
-                credits_used=result.credits_used,
-                cost_usd=result.cost_usd
-                if result.cost_usd is not None
-                else (0.0 if self.backend == "offline" else None),
+                credits_used=None if offline else result.credits_used,
+                cost_usd=0.0 if offline else result.cost_usd,
+                inference_id=result.inference_id,
                 image_paths=[s.path for s in outcome.stored],
                 thumb_paths=[s.thumb_path for s in outcome.stored],
             )
@@ -289,13 +336,18 @@ class Runner:
                 row.update(error_type=ErrorType.STORAGE.value, error_message=outcome.storage_error)
         else:
             secrets = (self.client.api_key,) if self.client.api_key else ()
+            credits = getattr(error, "credits_used", None)
+            cost = getattr(error, "cost_usd", None)
             row.update(
-                status=Status.ERROR.value,
+                status=RowStatus.ERROR.value,
                 error_type=str(getattr(error, "error_type", ErrorType.ERROR)),
                 error_message=redact(str(error), secrets),
                 http_status=getattr(error, "status", None),
                 request_id=getattr(error, "request_id", None),
                 attempts=getattr(error, "attempts", None),
                 request_s=round(outcome.elapsed_s, 4),
+                inference_id=getattr(error, "inference_id", None),
+                credits_used=None if offline else credits,
+                cost_usd=(0.0 if cost is not None else None) if offline else cost,
             )
-        return self.log_store.append(row)
+        return row

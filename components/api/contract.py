@@ -23,6 +23,21 @@ BALANCE_PATHS = (BALANCE_PATH, LEGACY_BALANCE_PATH)
 # provider ignores unknown headers, but the client only sends it to the offline backend.
 LATENCY_HEADER = "X-Flux-Studio-Latency"
 
+# Request tracing and cost (the provider's "Request tracing and cost" page). The client sends
+# its own id for a generation; the provider stores it, echoes it and lists it in its usage log,
+# so a charge can be matched to a log row even when the answer never arrived.
+CLIENT_REQUEST_ID_HEADER = "X-Client-Request-Id"
+CLIENT_REQUEST_ID_ECHO_HEADER = "x-client-request-id"
+CLIENT_REQUEST_ID_MAX_CHARS = 128
+_CLIENT_REQUEST_ID = re.compile(rf"[A-Za-z0-9._:-]{{1,{CLIENT_REQUEST_ID_MAX_CHARS}}}")
+# Response headers: the id the charge is recorded under (always), and what the request cost
+# (non-streaming JSON answers).
+INFERENCE_ID_HEADER = "x-inference-id"
+CREDITS_USED_HEADER = "x-aimlapi-credits-used"
+USD_SPENT_HEADER = "x-aimlapi-usd-spent"
+# Where a provider-side request id may come in an answer, besides the body's `requestId`.
+REQUEST_ID_HEADERS = ("x-request-id", "x-requestid", "request-id", "x-amzn-requestid")
+
 MODEL = "flux-pro/v1.1-ultra"
 MODEL_RAW = "flux-pro/v1.1-ultra-raw"
 MODELS = (MODEL, MODEL_RAW)
@@ -51,6 +66,12 @@ SEED_MAX = 2**53 - 1
 # Range used when the app or the offline backend picks a seed itself (what the provider reports).
 RANDOM_SEED_MAX = 2**32 - 1
 
+# Not the provider's numbers but ours: the most any image file the studio accepts may hold (a
+# provider answer is about 4 Mpx; these leave room and stop decompression bombs), for
+# downloads, saves and imports alike.
+MAX_IMAGE_PIXELS = 40_000_000
+MAX_IMAGE_BYTES = 64 * 1024 * 1024
+
 PRICE_USD_PER_IMAGE = 0.06
 CREDITS_PER_USD = 2_000_000
 
@@ -72,6 +93,12 @@ def credits_to_usd(credits: float | None) -> float | None:
 
 def estimate_cost_usd(images: int) -> float:
     return round(images * PRICE_USD_PER_IMAGE, 4)
+
+
+def valid_client_request_id(value: Any) -> bool:
+    """True for a value the provider accepts as X-Client-Request-Id (1-128 of A-Z a-z 0-9 . _ : -);
+    the provider drops anything else silently, so the client does not send it."""
+    return isinstance(value, str) and _CLIENT_REQUEST_ID.fullmatch(value) is not None
 
 
 def _whole_number(value: Any) -> int | None:

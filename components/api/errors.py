@@ -1,7 +1,8 @@
 """The errors the API helper raises: one small hierarchy keyed by what the user can do next.
 
 Every error carries the HTTP status (if any), the provider's own message, its request id and how
-many attempts were made, and its text is already free of the API key.
+many attempts were made, what the provider's tracing headers said (inference id, credits, cost)
+and the client request id sent with it; its text is already free of the API key.
 """
 
 from __future__ import annotations
@@ -22,6 +23,31 @@ def redact(text: str | None, secrets: tuple[str, ...] = ()) -> str:
         if secret and len(secret) >= 4:
             out = out.replace(secret, "[redacted]")
     return _BEARER.sub(r"\1[redacted]", out)
+
+
+# A cut keeping at least this many leading characters of a secret would leak part of it.
+_PARTIAL_SECRET_MIN = 4
+
+
+def redact_and_cut(text: str | None, secrets: tuple[str, ...] = (), limit: int = 500) -> str:
+    """`text` redacted first, then cut to `limit` characters, with no partial secret left over.
+
+    Redacting the whole text before cutting means a secret that spans the cut is still found;
+    and if the cut text ends in the opening characters of a secret (4 or more of them), those
+    are dropped too, so no prefix of the key survives in an error box, a log row or an export.
+    """
+    out = redact(text, secrets)
+    if len(out) <= limit:
+        return out
+    out = out[: max(0, limit)]
+    for secret in secrets:
+        if not secret or len(secret) < _PARTIAL_SECRET_MIN:
+            continue
+        for size in range(min(len(secret), len(out)), _PARTIAL_SECRET_MIN - 1, -1):
+            if out.endswith(secret[:size]):
+                out = out[:-size] + "[redacted]"
+                break
+    return out + "…"
 
 
 class ErrorType(StrEnum):
@@ -58,6 +84,11 @@ class FluxError(Exception):
         provider_message: str | None = None,
         request_id: str | None = None,
         attempts: int = 1,
+        inference_id: str | None = None,
+        credits_used: float | None = None,
+        cost_usd: float | None = None,
+        client_request_id: str | None = None,
+        hint: str | None = None,
     ):
         super().__init__(message)
         self.message = message
@@ -65,6 +96,14 @@ class FluxError(Exception):
         self.provider_message = provider_message
         self.request_id = request_id
         self.attempts = attempts
+        # The provider's tracing and cost headers, when an answer carried them.
+        self.inference_id = inference_id
+        self.credits_used = credits_used
+        self.cost_usd = cost_usd
+        # The X-Client-Request-Id sent with the request (the log row's id), if any.
+        self.client_request_id = client_request_id
+        if hint is not None:
+            self.hint = hint
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(status={self.status!r}, message={self.message!r})"
@@ -118,7 +157,7 @@ class ServerError(APIStatusError):
 
 class APITimeoutError(FluxError):
     error_type = ErrorType.TIMEOUT
-    hint = "No answer in time even after retries; try again or raise the timeout in Settings."
+    hint = "No answer in time; try again or raise the timeout in Settings."
 
 
 class APIConnectionError(FluxError):
@@ -176,4 +215,5 @@ __all__ = [
     "ValidationError",
     "error_for_status",
     "redact",
+    "redact_and_cut",
 ]

@@ -4,7 +4,6 @@ and a ZIP of the originals with the metadata as JSON and CSV. No Streamlit here.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import re
@@ -26,6 +25,7 @@ from components.compare.sheet import (
 )
 from components.images import letterbox
 from components.images.text import FONT_LOCK, fit_line, font, wrap_lines
+from components.log.formats import csv_bytes, spreadsheet_cell
 
 CELL_LONG = 384  # longer side of every cell's picture box, in pixels
 MARGIN = 32
@@ -263,15 +263,12 @@ def metadata(sheet: Sheet) -> dict[str, Any]:
 
 
 def metadata_csv(sheet: Sheet) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(CSV_FIELDS), lineterminator="\n")
-    writer.writeheader()
-    for record in records(sheet):
-        # A leading = + - @ would run as a formula in a spreadsheet: keep user text as text.
-        writer.writerow(
-            {k: "'" + v if isinstance(v, str) and v[:1] in "=+-@" else v for k, v in record.items()}
-        )
-    return buffer.getvalue().encode("utf-8")
+    """The cells as CSV for spreadsheets: text that would run as a formula is kept as text
+    (the Session log's CSV does the same), line breaks stay inside their cell."""
+    return csv_bytes(
+        CSV_FIELDS,
+        ([spreadsheet_cell(record[name]) for name in CSV_FIELDS] for record in records(sheet)),
+    )
 
 
 def export_zip(sheet: Sheet, images: ImageSource, sheet_png: bytes | None = None) -> bytes:

@@ -15,7 +15,7 @@ import itertools
 import json
 import random
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -118,39 +118,89 @@ class Variant:
         return " · ".join(choice_label(c) for c in self.choices) or self.prompt
 
 
+# Counting stops above this: the exact number of a 60-group template helps nobody (and past
+# 4,300 digits Python will not even print it).
+_COUNT_CEILING = 1_000_000
+
+
+def combinations(sizes: Iterable[int]) -> int:
+    """How many combinations groups of these sizes give, counted without building any; a count
+    above a million is reported as a million and one (`count_text` says "more than")."""
+    total = 1
+    for size in sizes:
+        total *= size
+        if total > _COUNT_CEILING:
+            return _COUNT_CEILING + 1
+    return total
+
+
+def count_text(count: int) -> str:
+    return f"more than {_COUNT_CEILING:,}" if count > _COUNT_CEILING else f"{count:,}"
+
+
+def variant_count(template: str) -> int:
+    """How many prompts a template expands to (see `combinations`)."""
+    return combinations(len(g) for g in template_groups(template))
+
+
 def expand_template(template: str, limit: int = MAX_CELLS) -> list[Variant]:
     """Every combination: `a {red|blue} car at {dawn|night}` gives four prompts, the first
-    group varying slowest. A template without groups expands to itself."""
+    group varying slowest. A template without groups expands to itself. The count is checked
+    before anything is built, and the expansion is lazy and capped at `limit`."""
     groups = template_groups(template)
-    total = 1
-    for group in groups:
-        total *= len(group)
+    total = combinations(len(g) for g in groups)
     if total > limit:
         raise PlanError(
-            f"The template expands to {total} prompts; the limit is {limit}. "
+            f"The template expands to {count_text(total)} prompts; the limit is {limit}. "
             "Remove some alternatives."
         )
     return [
         Variant(fill_template(template, dict(enumerate(combo))), tuple(combo))
-        for combo in itertools.product(*groups)
+        for combo in itertools.islice(itertools.product(*groups), limit)
     ]
 
 
+_SEED_DIGITS = len(str(SEED_MAX))
+_SHOWN_CHARS = 20  # a seed has at most 16 digits
+
+
+def _seed_value(item: str) -> int | None:
+    """A typed seed as a number, or None. ASCII digits only ("²" and "٣" are digits to
+    Python, not seeds); length checked before converting, so a 5,000-digit paste is simply
+    out of range rather than a ValueError from int()."""
+    digits = item[1:] if item.startswith("+") else item
+    if not (digits.isascii() and digits.isdigit()):
+        return None
+    significant = digits.lstrip("0") or "0"
+    if len(significant) > _SEED_DIGITS:
+        return None
+    value = int(significant)
+    return value if SEED_MIN <= value <= SEED_MAX else None
+
+
+def _shown(item: str) -> str:
+    return item if len(item) <= _SHOWN_CHARS else item[: _SHOWN_CHARS - 1] + "…"
+
+
 def parse_seeds(text: str) -> list[int]:
-    """Seeds typed as "1, 2 3;4": whole numbers in range, duplicates dropped, order kept."""
+    """Seeds typed as "1, 2 3;4": whole numbers in range, duplicates dropped, order kept.
+    Anything else is a PlanError naming the bad items (shortened), never another error."""
     items = [item for item in re.split(r"[\s,;]+", text or "") if item]
-    seeds: list[int] = []
+    seeds: dict[int, None] = {}
     bad: list[str] = []
     for item in items:
-        if item.lstrip("+").isdigit() and SEED_MIN <= int(item) <= SEED_MAX:
-            if int(item) not in seeds:
-                seeds.append(int(item))
-        else:
+        value = _seed_value(item)
+        if value is None:
             bad.append(item)
+        else:
+            seeds.setdefault(value, None)
     if bad:
-        shown = ", ".join(bad[:5]) + (" …" if len(bad) > 5 else "")
-        raise PlanError(f"Seeds must be whole numbers from {SEED_MIN} to {SEED_MAX}; not: {shown}.")
-    return seeds
+        shown = ", ".join(_shown(b) for b in bad[:5]) + (" …" if len(bad) > 5 else "")
+        raise PlanError(
+            f"Seeds must be whole numbers from {SEED_MIN} to {SEED_MAX} (digits 0-9 only); "
+            f"not: {shown}."
+        )
+    return list(seeds)
 
 
 def random_seeds(count: int, rng: random.Random | None = None) -> list[int]:
@@ -384,14 +434,17 @@ def axis_for(
                 "a {red|blue} car."
             )
         indices = list(range(len(all_groups))) if groups is None else list(groups)
-        combos = list(itertools.product(*(all_groups[i] for i in indices)))
-        if len(combos) > MAX_AXIS_VALUES:
+        if any(not 0 <= i < len(all_groups) for i in indices):
+            raise PlanError("The prompt has fewer {…|…} groups than the axis names.")
+        chosen = [all_groups[i] for i in indices]
+        count = combinations(len(g) for g in chosen)
+        if count > MAX_AXIS_VALUES:
             raise PlanError(
-                f"The prompt variants give {len(combos)} values on one axis; the limit is "
-                f"{MAX_AXIS_VALUES}."
+                f"The prompt variants give {count_text(count)} values on one axis; the limit "
+                f"is {MAX_AXIS_VALUES}. Remove some alternatives."
             )
         items = []
-        for combo in combos:
+        for combo in itertools.islice(itertools.product(*chosen), MAX_AXIS_VALUES):
             label = " · ".join(choice_label(c) for c in combo)
             items.append(AxisValue(label, choices=tuple(zip(indices, combo, strict=True))))
         return Axis(param, tuple(items))
@@ -441,7 +494,9 @@ def grid_plan(
                 choices = dict(x_value.choices) | dict(y_value.choices)
                 request = replace(request, prompt=fill_template(template, choices))
             cells.append(Cell(r, c, request, x_value.label, y_value.label if y else None))
-    title = template if not uses_prompt else f"{len(expand_template(template))} prompt variants"
+    title = (
+        template if not uses_prompt else f"{count_text(variant_count(template))} prompt variants"
+    )
     return Plan(
         CompareMode.GRID,
         title,

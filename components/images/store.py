@@ -25,6 +25,8 @@ from typing import Any
 
 from PIL import Image
 
+from components.api import contract
+
 IMAGES_DIR = "images"
 THUMBS_DIR = "thumbs"
 METADATA_KEY = "flux-studio"
@@ -32,8 +34,18 @@ JPEG_MARKER = b"flux-studio:"
 JPEG_CONTINUATION = b"flux-studio+:"
 THUMB_MAX_SIDE = 512
 THUMB_QUALITY = 82
-CONTENT_TYPES = {"jpeg": "image/jpeg", "png": "image/png"}
+CONTENT_TYPES = contract.CONTENT_TYPES
 EXTENSIONS = {"jpeg": "jpg", "png": "png"}
+# The limits a download from the provider is held to (the contract module's), so nothing the app
+# would refuse to download gets in another way (an import, a rebuilt thumbnail): pixels are
+# read from the header before anything is decoded.
+MAX_IMAGE_PIXELS: int = contract.MAX_IMAGE_PIXELS
+MAX_IMAGE_BYTES: int = contract.MAX_IMAGE_BYTES
+# Embedded parameters are a few KB; a compressed text chunk may not inflate past this.
+MAX_PARAMS_BYTES = 1024 * 1024
+# Deleting a day's last file (or clearing thumbnails) removes the emptied folder, which can
+# happen between a save's mkdir and its temp file: a save makes the folder again this often.
+SAVE_ATTEMPTS = 3
 
 # A row's id names its image files, so this is the one rule for ids: a strict alphabet (no
 # separators, dots or traversal), no leading dash (never read as an option) and a short stem.
@@ -83,6 +95,36 @@ def sniff_format(data: bytes) -> str | None:
     if data.startswith(b"\xff\xd8\xff"):
         return "jpeg"
     return None
+
+
+def inspect_image(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> tuple[str, int, int]:
+    """Format ('png' or 'jpeg'), width and height from the header alone, decoding no pixel;
+    ValueError for anything else, an unreadable header, or more than max_pixels declared
+    (Pillow's decompression-bomb guard stops absurd sizes even earlier)."""
+    fmt = sniff_format(data)
+    if fmt is None:
+        raise ValueError("not a JPEG or PNG image")
+    try:
+        with Image.open(io.BytesIO(data), formats=[fmt.upper()]) as im:
+            width, height = im.size
+    except Image.DecompressionBombError:
+        raise ValueError("the image declares far too many pixels") from None
+    except Exception as exc:  # Pillow raises many types for broken headers
+        raise ValueError(f"the image header does not read: {exc}") from None
+    if width * height > max_pixels:
+        raise ValueError(
+            f"the image declares {width}x{height} pixels, more than the {max_pixels:,} allowed"
+        )
+    return fmt, width, height
+
+
+def _inflate(data: bytes, limit: int = MAX_PARAMS_BYTES) -> bytes:
+    """zlib data inflated to at most limit bytes; ValueError past that (a zlib bomb)."""
+    inflater = zlib.decompressobj()
+    out = inflater.decompress(data, limit + 1)
+    if len(out) > limit or inflater.unconsumed_tail:
+        raise ValueError("embedded parameters too large")
+    return out
 
 
 def _params_json(params: dict[str, Any]) -> bytes:
@@ -152,11 +194,11 @@ def _read_png(data: bytes) -> bytes | None:
         if kind == b"tEXt":
             return rest
         if kind == b"zTXt":
-            return zlib.decompress(rest[1:])
+            return _inflate(rest[1:])
         flag, _method, rest = rest[0], rest[1], rest[2:]
         _lang, _, rest = rest.partition(b"\x00")
         _translated, _, text = rest.partition(b"\x00")
-        return zlib.decompress(text) if flag else text
+        return _inflate(text) if flag else text
     return None
 
 
@@ -274,7 +316,9 @@ def make_thumbnail(data: bytes, max_side: int = THUMB_MAX_SIDE) -> bytes:
 
     For JPEG, draft() lets the decoder scale by 1/2, 1/4 or 1/8 in the DCT domain, so a 4 MP
     original is never fully decoded; PNG has no such shortcut, so reduce() does the bulk work.
+    ValueError (before any decoding) for what inspect_image refuses.
     """
+    inspect_image(data)
     with Image.open(io.BytesIO(data)) as im:
         width, height = im.size
         icc = im.info.get("icc_profile")
@@ -298,10 +342,25 @@ def make_thumbnail(data: bytes, max_side: int = THUMB_MAX_SIDE) -> bytes:
         return out.getvalue()
 
 
+def _temp_file(path: Path) -> tuple[int, str]:
+    """A new temp file beside path, making its folder (again, if it vanished meanwhile)."""
+    attempt = 1
+    while True:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        except (FileNotFoundError, FileExistsError):
+            # Another thread removed the emptied folder after our mkdir made or found it (mkdir
+            # says FileExistsError when it is gone by the time it checks). Once the temp file
+            # is in it, the folder is not empty, so it stays until the rename.
+            if attempt >= SAVE_ATTEMPTS:
+                raise
+            attempt += 1
+
+
 def write_atomic(path: Path, data: bytes, *, durable: bool) -> None:
     """Readers see the old file or the whole new one, never a half-written one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = _temp_file(path)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -367,12 +426,8 @@ class ImageStore:
         """Store one image with params embedded and its thumbnail; ValueError when the bytes
         are not a decodable JPEG/PNG (nothing is written then)."""
         validate_image_id(image_id)
-        fmt = sniff_format(data)
-        if fmt is None:
-            raise ValueError("not a JPEG or PNG image")
+        fmt, width, height = inspect_image(data)
         try:
-            with Image.open(io.BytesIO(data)) as im:
-                width, height = im.size
             thumb = make_thumbnail(data)
         except (OSError, Image.DecompressionBombError, SyntaxError) as exc:
             raise ValueError(f"image does not decode: {exc}") from exc

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import numbers
+import reprlib
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time
@@ -13,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from components.api.contract import SEED_MAX
 from components.log.schema import (
     COLUMN_TYPES,
     COLUMNS,
@@ -20,6 +22,27 @@ from components.log.schema import (
     RATING_MAX,
     RATING_MIN,
 )
+
+# Whole numbers are stored as 64-bit integers (BigInteger); Python's are unbounded.
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+# Seeds past the contract's SEED_MAX would change on their way through the page (browsers hold
+# numbers as doubles), so the log refuses them rather than keep a seed that cannot be replayed.
+SEED_COLUMNS = ("seed", "seed_requested")
+
+# Values in messages: short, and safe for huge or deeply nested input (no recursion limit hit).
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel = 2
+_SHORT.maxstring = 60
+_SHORT.maxlong = 40
+_SHORT.maxother = 60
+
+
+def shown(value: Any) -> str:
+    """A value as a message may quote it: repr, cut short."""
+    try:
+        return _SHORT.repr(value)
+    except Exception:  # a repr that fails (or an int past the digit limit): name the type
+        return f"<{type(value).__name__}>"
 
 
 def is_missing(value: Any) -> bool:
@@ -59,10 +82,17 @@ def to_utc_iso(value: Any) -> str:
         return moment.astimezone(UTC).isoformat(timespec="microseconds")
     if isinstance(value, date):
         return datetime.combine(value, time(), UTC).isoformat(timespec="microseconds")
-    raise ValueError(f"not a date/time: {value!r}")
+    raise ValueError(f"not a date/time: {shown(value)}")
 
 
 def _to_int(value: Any) -> int:
+    number = _whole(value)
+    if not INT_MIN <= number <= INT_MAX:
+        raise ValueError(f"{shown(number)} is too large to store")
+    return number
+
+
+def _whole(value: Any) -> int:
     if isinstance(value, (bool, np.bool_)):
         raise ValueError("a boolean is not a number")
     if isinstance(value, numbers.Integral):
@@ -77,7 +107,7 @@ def _to_int(value: Any) -> int:
             number = float(text)
             if math.isfinite(number) and number.is_integer():
                 return int(number)
-    raise ValueError(f"not a whole number: {value!r}")
+    raise ValueError(f"not a whole number: {shown(value)}")
 
 
 def _to_float(value: Any) -> float:
@@ -85,7 +115,7 @@ def _to_float(value: Any) -> float:
         raise ValueError("a boolean is not a number")
     if isinstance(value, (numbers.Real, str)):
         return float(value)
-    raise ValueError(f"not a number: {value!r}")
+    raise ValueError(f"not a number: {shown(value)}")
 
 
 _TRUE = {"true", "1", "yes", "on", "t", "y"}
@@ -103,15 +133,22 @@ def _to_bool(value: Any) -> int:
             return 1
         if text in _FALSE:
             return 0
-    raise ValueError(f"not true/false: {value!r}")
+    raise ValueError(f"not true/false: {shown(value)}")
 
 
 def _to_text(value: Any) -> str:
     if isinstance(value, str):
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError(
+                    "text with characters UTF-8 cannot hold (lone surrogates)"
+                ) from None
         return value
     if isinstance(value, (numbers.Number, np.generic)):
         return str(value.item() if isinstance(value, np.generic) else value)
-    raise ValueError(f"not text: {value!r}")
+    raise ValueError(f"not text: {shown(value)}")
 
 
 def _to_json_list(value: Any) -> str:
@@ -120,7 +157,7 @@ def _to_json_list(value: Any) -> str:
     if isinstance(value, np.ndarray):
         value = value.tolist()
     if not isinstance(value, (list, tuple)):
-        raise ValueError(f"not a list: {value!r}")
+        raise ValueError(f"not a list: {shown(value)}")
     return json.dumps([_to_text(item) for item in value], ensure_ascii=False)
 
 
@@ -140,15 +177,18 @@ def encode_value(column: str, value: Any) -> Any:
         return None
     try:
         encoded = _ENCODERS[COLUMN_TYPES[column]](value)
-    except (TypeError, ValueError, OverflowError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{column}: {exc}") from None
+    except (TypeError, ValueError, OverflowError, RecursionError) as exc:
+        reason = str(exc)  # some quote the whole input: keep messages short
+        raise ValueError(f"{column}: {reason[:200]}{'…' if len(reason) > 200 else ''}") from None
     if column == "id" and not ID_PATTERN.fullmatch(encoded):
         raise ValueError(
             f"id: must be 1-64 characters of A-Z a-z 0-9 _ -, starting with a letter or digit "
-            f"(got {value!r})"
+            f"(got {shown(value)})"
         )
     if column == "rating" and not RATING_MIN <= encoded <= RATING_MAX:
-        raise ValueError(f"rating: must be {RATING_MIN} to {RATING_MAX} (got {value!r})")
+        raise ValueError(f"rating: must be {RATING_MIN} to {RATING_MAX} (got {shown(value)})")
+    if column in SEED_COLUMNS and encoded > SEED_MAX:
+        raise ValueError(f"{column}: must be at most {SEED_MAX} (got {shown(value)})")
     return encoded
 
 

@@ -73,6 +73,7 @@ class RowStatus(StrEnum):
     ERROR = "error"
     SENT = "sent"
 
+
 # pandas dtype per kind, as query() returns them.
 KIND_DTYPES: dict[str, str] = {
     "text": "string",

@@ -19,8 +19,6 @@ Adding a table (settings, budgets, votes, presets, lineage...):
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
@@ -58,7 +56,7 @@ from components.log.codec import (
     to_frame,
 )
 from components.log.filter import LogFilter, make_filter
-from components.log.formats import csv_cell, export_parquet, frame_records, parse_records
+from components.log.formats import export_csv, export_parquet, frame_records, parse_records
 from components.log.migrations import MIGRATIONS, SCHEMA_VERSION
 from components.log.schema import (
     COLUMN_TYPES,
@@ -400,16 +398,11 @@ class LogStore:
         fmt = fmt.lower()
         if fmt == "parquet":
             return export_parquet(df)
-        records = frame_records(df)
-        if fmt == "json":
-            return json.dumps(records, ensure_ascii=False, allow_nan=False).encode("utf-8")
         if fmt == "csv":
-            buffer = io.StringIO()
-            writer = csv.writer(buffer, lineterminator="\n")
-            writer.writerow(list(df.columns))
-            for record in records:
-                writer.writerow([csv_cell(v) for v in record.values()])
-            return buffer.getvalue().encode("utf-8")
+            return export_csv(df)
+        if fmt == "json":
+            records = frame_records(df)
+            return json.dumps(records, ensure_ascii=False, allow_nan=False).encode("utf-8")
         raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}")
 
     def import_rows(self, data: bytes, fmt: str) -> ImportReport:

@@ -29,11 +29,18 @@ from urllib.parse import urlsplit
 
 from components.api.contract import (
     BALANCE_PATHS,
+    CLIENT_REQUEST_ID_ECHO_HEADER,
+    CLIENT_REQUEST_ID_HEADER,
+    CREDITS_PER_USD,
+    CREDITS_USED_HEADER,
     GENERATE_PATH,
+    INFERENCE_ID_HEADER,
     LATENCY_HEADER,
     PRICE_USD_PER_IMAGE,
     RANDOM_SEED_MAX,
     SEED_MIN,
+    USD_SPENT_HEADER,
+    valid_client_request_id,
 )
 from components.config import DEFAULT_OFFLINE_LATENCY_S
 from components.offline.art import ImageSpec, render_image, render_preview
@@ -110,15 +117,25 @@ class _Server(ThreadingHTTPServer):
 
 
 class _Handler(BaseHTTPRequestHandler):
-    """One request: routes to the backend and always answers with an ``x-request-id``."""
+    """One request: routes to the backend and always answers with an ``x-request-id``.
+
+    Answers on the generation path also carry the provider's tracing headers: ``x-inference-id``
+    always, ``x-client-request-id`` echoing a valid ``X-Client-Request-Id``.
+    """
 
     protocol_version = "HTTP/1.1"
     server_version = "FluxStudioOffline/1.0"
     timeout = 60  # idle keep-alive connections are closed after this
     server: _Server
+    # Headers every answer to the current request carries (set per request by _route).
+    _trace: dict[str, str] = {}
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silent: the app's own log records what matters."""
+
+    def parse_request(self) -> bool:
+        self._trace = {}  # a keep-alive connection's next request starts with no trace headers
+        return super().parse_request()
 
     def _send(
         self,
@@ -132,7 +149,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("x-request-id", request_id)
-        for name, value in (extra or {}).items():
+        for name, value in {**self._trace, **(extra or {})}.items():
             self.send_header(name, value)
         if self.close_connection:
             self.send_header("Connection", "close")
@@ -140,9 +157,15 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    def _send_json(self, status: int, payload: dict[str, Any], request_id: str) -> None:
+    def _send_json(
+        self,
+        status: int,
+        payload: dict[str, Any],
+        request_id: str,
+        extra: dict[str, str] | None = None,
+    ) -> None:
         body = json.dumps(payload, ensure_ascii=False).encode()
-        self._send(status, body, "application/json; charset=utf-8", request_id)
+        self._send(status, body, "application/json; charset=utf-8", request_id, extra)
 
     def _send_error(
         self, status: int, message: str, request_id: str, extra: dict[str, str] | None = None
@@ -186,6 +209,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _route(self, method: str) -> None:
         request_id = str(uuid.uuid4())
         path = urlsplit(self.path).path
+        self._trace = generation_trace_headers(self.headers) if path == GENERATE_PATH else {}
         body = self._read_body()  # always drained, or the next keep-alive request breaks
         allow = allowed_methods(path)
         if allow and method not in allow:
@@ -237,6 +261,26 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_OPTIONS(self) -> None:
         self._route("OPTIONS")
+
+
+def generation_trace_headers(request_headers: Any) -> dict[str, str]:
+    """What the provider sends on every answer of an inference endpoint: a fresh
+    ``x-inference-id``, and the caller's ``X-Client-Request-Id`` echoed when it is valid (an
+    invalid one is dropped silently, as the provider does)."""
+    headers = {INFERENCE_ID_HEADER: f"inf-{uuid.uuid4().hex}"}
+    client_id = request_headers.get(CLIENT_REQUEST_ID_HEADER)
+    if valid_client_request_id(client_id):
+        headers[CLIENT_REQUEST_ID_ECHO_HEADER] = client_id
+    return headers
+
+
+def cost_headers(images: int) -> dict[str, str]:
+    """The provider's cost headers for a successful JSON answer with this many images."""
+    usd = images * PRICE_USD_PER_IMAGE
+    return {
+        CREDITS_USED_HEADER: str(round(usd * CREDITS_PER_USD)),
+        USD_SPENT_HEADER: f"{round(usd, 6):g}",
+    }
 
 
 def allowed_methods(path: str) -> tuple[str, ...]:
@@ -431,7 +475,7 @@ class OfflineBackend:
             "has_nsfw_concepts": [False] * len(images),
             "prompt": params["prompt"],
         }
-        handler._send_json(200, payload, request_id)
+        handler._send_json(200, payload, request_id, cost_headers(len(images)))
 
     def _handle_file(self, handler: _Handler, name: str, request_id: str) -> None:
         token, _, ext = name.partition(".")

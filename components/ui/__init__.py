@@ -2,7 +2,8 @@
 
 - `state` (this session's settings and id), `keys` (where the key comes from), `connection`
   (which backend, and the client for it), `runs` (this session's runner), `balance`,
-  `resources` (per-process offline backend and stores), `pages` (the pages, defined once);
+  `resources` (per-process offline backend and stores), `pages` (the pages, defined once),
+  `access` (who may open the studio at all);
 - `handoff` (what crosses pages), `chrome` (sidebar and banner), `frame_guard`, `messages`,
   `safe` (text shown as text), `image_card`, `reveal` (NSFW-flagged images), `judging`
   (ratings and notes), `param_form` (the request form's widgets), `prompt_assist`.

@@ -6,7 +6,7 @@ import streamlit as st
 
 from components.api.client import Balance, FluxClient
 from components.api.errors import FluxError
-from components.ui import connection, keys, state
+from components.ui import connection, state
 
 
 @st.cache_data(ttl=60, show_spinner=False, max_entries=16)
@@ -18,12 +18,13 @@ def _cached_balance(_client: FluxClient, fingerprint: str) -> tuple[Balance | No
 
 
 def balance(fresh: bool = False) -> tuple[Balance | None, str | None]:
-    """The account balance, cached for a minute so the sidebar does not call on every rerun."""
-    info = connection.backend()
-    key, _ = keys.api_key()
-    client = connection.make_client()
+    """The account balance, cached for a minute so the sidebar does not call on every rerun.
+    The client (and so the key it carries) comes from `connection.make_client`, never from
+    here: the cache key names the base URL and key together, so one never answers for another."""
+    conf = state.settings()
+    info = connection.backend(conf)
+    key = None if info.offline else connection.endpoint(conf).key
+    client = connection.make_client(conf)
     if fresh:
         _cached_balance.clear()
-    return _cached_balance(
-        client, connection.fingerprint(info.base_url, key, state.settings().retries)
-    )
+    return _cached_balance(client, connection.fingerprint(info.base_url, key, conf.retries))

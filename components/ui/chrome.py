@@ -6,6 +6,7 @@ import streamlit as st
 
 from components import config
 from components.ui import balance, connection, pages, state
+from components.ui.safe import md_escape
 
 
 def sidebar() -> None:
@@ -16,6 +17,8 @@ def sidebar() -> None:
         st.caption("FLUX 1.1 [pro] Ultra on the AI/ML API")
         if info.offline:
             st.badge("Offline demo backend", icon=":material/cloud_off:", color="orange")
+            if info.problem:
+                st.caption(f":material/key_off: {md_escape(info.problem)}")
         else:
             st.badge("AI/ML API", icon=":material/cloud_done:", color="green")
             bal, err = balance.balance()
@@ -31,11 +34,18 @@ def offline_banner() -> None:
     info = connection.backend()
     if not info.offline:
         return
+    if info.problem:
+        how = md_escape(info.problem)
+    else:
+        how = (
+            "To generate with FLUX 1.1 [pro] Ultra, add your AI/ML API key in Settings or set `"
+            + config.API_KEY
+            + "` before starting the app."
+        )
     with st.container(border=True):
         left, right = st.columns([5, 1], vertical_alignment="center")
         left.markdown(
             ":material/cloud_off: **Offline demo.** Images are placeholders drawn on this "
-            "machine and no credits are used. To generate with FLUX 1.1 [pro] Ultra, add your "
-            "AI/ML API key in Settings or set `" + config.API_KEY + "` before starting the app."
+            "machine and no credits are used. " + how
         )
         right.page_link(pages.SETTINGS.path, label="Add a key", icon=":material/key:")

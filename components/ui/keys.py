@@ -1,4 +1,6 @@
-"""Where the API key comes from, decided in one function; the key lives in memory only."""
+"""Where a key can come from: typed in this browser session, or the studio-wide one (the
+environment or secrets). Which key is actually sent, and where, is decided in one place:
+`connection.decide`. Keys live in memory only."""
 
 from __future__ import annotations
 
@@ -7,13 +9,17 @@ import streamlit as st
 from components import config
 
 KEY_STATE = "_studio_api_key"  # leading underscore: never bound to a widget or the URL
+SESSION_SOURCE = "this browser session"
 
 
-def api_key() -> tuple[str | None, str]:
-    """The key in use and where it came from: this session, the environment or secrets."""
-    typed = st.session_state.get(KEY_STATE)
-    if typed:
-        return typed, "this browser session"
+def typed_key() -> str | None:
+    """The key typed in Settings for this browser session, if any."""
+    return st.session_state.get(KEY_STATE) or None
+
+
+def studio_key() -> tuple[str | None, str]:
+    """The studio-wide key and where it came from (for display); only ever sent to the base
+    URL configured with it."""
     key, source = config.api_key()
     if source == "environment":
         return key, f"the {config.API_KEY} environment variable"
@@ -22,8 +28,17 @@ def api_key() -> tuple[str | None, str]:
     return None, "none"
 
 
+def api_key() -> tuple[str | None, str]:
+    """The key this session has at hand (typed first, then the studio's), for cache
+    fingerprints only: `connection.endpoint()` says which key may go to which base URL."""
+    typed = typed_key()
+    if typed:
+        return typed, SESSION_SOURCE
+    return studio_key()
+
+
 def set_session_key(key: str | None) -> None:
-    if key:
+    if key and key.strip():
         st.session_state[KEY_STATE] = key.strip()
     else:
         st.session_state.pop(KEY_STATE, None)

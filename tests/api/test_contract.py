@@ -19,6 +19,7 @@ from components.api.contract import (
     GenerationRequest,
     ValidationError,
     estimate_cost_usd,
+    valid_client_request_id,
 )
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
@@ -163,3 +164,24 @@ def test_any_input_gives_a_schema_valid_body_or_a_validation_error(**kwargs):
         assert exc.problems and all(isinstance(v, str) for v in exc.problems.values())
         return
     assert_schema_valid(body)
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        ("0f1e2d3c4b5a69788796a5b4c3d2e1f0", True),  # a log row id (uuid hex)
+        ("a", True),
+        ("A-Z.a_z:0-9", True),
+        ("x" * 128, True),
+        ("x" * 129, False),
+        ("", False),
+        ("with space", False),
+        ("trailing\n", False),
+        ("ünicode", False),
+        ("a/b", False),
+        (None, False),
+        (123, False),
+    ],
+)
+def test_client_request_id_rule(value, ok):
+    assert valid_client_request_id(value) is ok

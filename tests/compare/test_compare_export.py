@@ -129,3 +129,32 @@ def test_failed_and_pending_cells_still_draw(stores):
     assert [c.status for c in sheet.ordered()] == ["pending", "cancelled"]
     with Image.open(io.BytesIO(contact_sheet(sheet, stores[1]))) as img:
         assert img.size == geometry(sheet).size
+
+
+def test_metadata_csv_keeps_formulas_as_text_empties_empty_and_rows_whole():
+    from components.compare.sheet import CellStatus, Sheet, SheetCell
+
+    tricky = ["=cmd|' /C calc'!A0", "\t=1+1", "\r=1+1", "-2+3", "@SUM(A1)", "a\rb", "", "ok"]
+    cells = {
+        (0, n): SheetCell(
+            0,
+            n,
+            CellStatus.ERROR,
+            x=f"seed={n}",
+            params={"prompt": text},
+            seed=-n,  # numbers stay numbers, even negative ones
+            seconds=-1.5 if n == 0 else None,
+            note=text,
+            error_message=text,
+        )
+        for n, text in enumerate(tricky)
+    }
+    sheet = Sheet("seeds", "t", [f"seed={n}" for n in range(len(tricky))], cells)
+    data = metadata_csv(sheet)
+    rows = list(csv.DictReader(io.StringIO(data.decode(), newline="")))
+    assert len(rows) == len(tricky)  # a lone '\r' did not split a row
+    for text, row in zip(tricky, rows, strict=True):
+        expected = text if text[:1] not in ("=", "+", "-", "@", "\t", "\r") else "'" + text
+        assert row["prompt"] == row["note"] == row["error_message"] == expected
+        assert row["rating"] == "" and row["request_id"] == ""  # empty stays empty, not "'"
+    assert rows[1]["seed"] == "-1" and rows[0]["seconds"] == "-1.5"

@@ -160,3 +160,99 @@ def test_jobs_carry_one_group_and_a_json_cell_label():
     assert label_text(jobs[1].label) == "seed=4 · format=jpeg"
     assert label_text("hand-written") == "hand-written" and parse_label("{not json") is None
     assert label_text(None) == ""
+
+
+# --- templates too big to build, and seed lists that are not numbers -------------------------
+
+_PROBE = r"""
+import json, sys
+from components.compare.plan import PlanError, axis_for, expand_template, grid_plan, prompt_axes
+from components.api.contract import GenerationRequest
+
+template = " ".join("{a|b}" for _ in range(int(sys.argv[1])))
+calls = {
+    "expand": lambda: expand_template(template),
+    "axis": lambda: axis_for("prompt", template=template),
+    "split": lambda: prompt_axes(template, split=True),
+    "one group": lambda: axis_for("prompt", template=template, groups=[0]),
+}
+out = {}
+for name, call in calls.items():
+    try:
+        result = call()
+        out[name] = ["ok", len(result) if isinstance(result, list) else None]
+    except PlanError as exc:
+        out[name] = ["PlanError", str(exc)]
+print(json.dumps(out))
+"""
+
+
+def _probe(groups: int) -> dict:
+    """Run in a child process with 1 GB of memory: building every combination of 30 groups
+    (a billion prompts) fails there with MemoryError instead of taking the test run down."""
+    import resource
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, str(groups)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=limit,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout)
+
+
+@pytest.mark.parametrize("groups", [30, 60])
+def test_huge_templates_are_refused_before_anything_is_built(groups):
+    out = _probe(groups)
+    assert out["expand"][0] == "PlanError"
+    assert "expands to more than 1,000,000 prompts; the limit is 48" in out["expand"][1]
+    for name in ("axis", "split"):
+        assert out[name][0] == "PlanError", name
+        assert "more than 1,000,000 values on one axis; the limit is 12" in out[name][1]
+    assert out["one group"] == ["ok", None]  # one group of two is a fine axis
+
+
+def test_template_counts_are_exact_when_small():
+    with pytest.raises(PlanError, match="expands to 1,024 prompts"):
+        expand_template(" ".join("{a|b}" for _ in range(10)))
+    with pytest.raises(PlanError, match="give 16 values on one axis"):
+        axis_for("prompt", template="{a|b} {c|d} {e|f} {g|h}")
+    assert len(axis_for("prompt", template="{a|b|c} {d|e|f|g}").values) == 12
+    # A huge template with prompt variants on one axis still titles its plan without counting.
+    template = "x {a|b} " + " ".join("{c|d}" for _ in range(60))
+    with pytest.raises(PlanError, match="more than 1,000,000"):
+        grid_plan(template, BASE, axis_for("prompt", template=template))
+
+
+@pytest.mark.parametrize(
+    "text, shown",
+    [
+        ("1, ²", "²"),
+        ("٣", "٣"),  # an Arabic-Indic three: a digit to Python, not to the API
+        ("1 " + "9" * 5000, "9" * 19 + "…"),
+        ("-5", "-5"),
+        ("1.5", "1.5"),
+        (str(2**53), str(2**53)),
+        ("0", "0"),
+    ],
+)
+def test_seed_lists_never_raise_anything_but_a_plan_error(text, shown):
+    with pytest.raises(PlanError, match="whole numbers from 1 to 9007199254740991") as err:
+        parse_seeds(text)
+    assert f"not: {shown}" in str(err.value)
+    assert len(str(err.value)) < 200
+
+
+def test_seed_lists_take_ascii_digits_up_to_the_seed_limit():
+    assert parse_seeds("+7, 007 " + "0" * 5000 + "9") == [7, 9]
+    assert parse_seeds(str(2**53 - 1)) == [2**53 - 1]

@@ -59,8 +59,9 @@ class App:
                 self.proc.wait(5)
 
 
-def start_app(tmp: Path, **env_overrides: str) -> App:
-    """`streamlit run app.py` on a free port; ready when /_stcore/health answers 200."""
+def start_app(tmp: Path, address: str = "127.0.0.1", **env_overrides: str) -> App:
+    """`streamlit run app.py` on a free port; ready when /_stcore/health answers 200.
+    `address` is where the server listens (the URL uses it too)."""
     port = free_port()
     data = tmp / "data"
     data.mkdir(parents=True, exist_ok=True)
@@ -76,11 +77,11 @@ def start_app(tmp: Path, **env_overrides: str) -> App:
     cmd = [
         sys.executable, "-m", "streamlit", "run", "app.py",
         "--server.headless", "true", "--server.port", str(port),
-        "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+        "--server.address", address, "--browser.gatherUsageStats", "false",
     ]  # fmt: skip
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://{address}:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -135,8 +135,6 @@ def test_grid_reopens_from_the_log_exactly_as_it_was(app, page):
     assert LogStore(app.data_dir / "studio.db").count() == count
 
 
-
-
 def jpeg(seed: int) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (320, 180), (seed % 255, 90, 140)).save(out, "JPEG")

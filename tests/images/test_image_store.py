@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import statistics
@@ -16,17 +17,22 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw, ImageFilter
 
+from components.api.client import FluxClient
 from components.images.store import (
+    _PNG_SIGNATURE,
     ID_PATTERN,
     JPEG_MARKER,
+    MAX_IMAGE_PIXELS,
     METADATA_KEY,
     ImageStore,
     StoredImage,
     embed_params,
     image_id,
+    inspect_image,
     make_thumbnail,
     read_params,
     sniff_format,
+    write_atomic,
 )
 
 WIDTH, HEIGHT = 2752, 1536  # the 16:9 output size
@@ -399,3 +405,122 @@ def test_overwrite_is_atomic_and_leaves_no_temp_files(
     assert first.path == second.path
     assert store.read_params(second.path) == {"v": 2}
     assert not [p for p in tmp_path.rglob(".*")]
+
+
+# --- Limits from the header, before any decoding -------------------------------------------
+
+
+def test_inspect_image_reads_the_header_and_refuses_too_many_pixels(jpeg_bytes: bytes) -> None:
+    from samples import png_declaring
+
+    assert inspect_image(jpeg_bytes) == ("jpeg", WIDTH, HEIGHT)
+    assert FluxClient.max_image_pixels == MAX_IMAGE_PIXELS  # the download path's limit
+    side = 7000  # 49 Mpx: under Pillow's own guard, over the download limit
+    with pytest.raises(ValueError, match="7000x7000 pixels"):
+        inspect_image(png_declaring(side, side))
+    with pytest.raises(ValueError, match="far too many pixels"):
+        inspect_image(png_declaring(60_000, 60_000))  # Pillow's decompression-bomb guard
+    for data in (b"", b"GIF89a", _PNG_SIGNATURE + b"\x00" * 40):
+        with pytest.raises(ValueError):
+            inspect_image(data)
+
+
+def test_a_stored_bomb_never_gets_a_thumbnail(store: ImageStore, tmp_path: Path) -> None:
+    from samples import png_declaring
+
+    bomb = png_declaring(7000, 7000)
+    with pytest.raises(ValueError, match="pixels"):
+        make_thumbnail(bomb)
+    with pytest.raises(ValueError, match="pixels"):
+        store.save("big_0", bomb, {})
+    assert _files(tmp_path) == []
+    target = tmp_path / "images" / "2026-11-26" / "big_0.png"  # as an old import left it
+    target.parent.mkdir(parents=True)
+    target.write_bytes(bomb)
+    assert store.ensure_thumbnail("images/2026-11-26/big_0.png") is None
+    assert store.thumbnail_bytes("thumbs/2026-11-26/big_0.jpg") is None
+
+
+def test_read_params_does_not_inflate_a_compressed_text_bomb() -> None:
+    from samples import image_bytes
+
+    png = image_bytes(8, 8, "PNG")
+    body = METADATA_KEY.encode() + b"\x00\x00" + zlib.compress(b"{" + b" " * (200 << 20), 9)
+    chunk = struct.pack(">I", len(body)) + b"zTXt" + body
+    chunk += struct.pack(">I", zlib.crc32(b"zTXt" + body) & 0xFFFFFFFF)
+    bomb = png[:33] + chunk + png[33:]
+    assert len(bomb) < 1 << 20
+    started = time.perf_counter()
+    assert read_params(bomb) is None
+    assert time.perf_counter() - started < 1.0
+
+
+# --- A day folder removed under a save -----------------------------------------------------
+
+
+def test_save_survives_its_folder_vanishing_before_the_temp_file(
+    store: ImageStore, tmp_path: Path, jpeg_bytes: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deleting the last file of a day removes the emptied folder: if that lands between a
+    save's mkdir and its temp file, the save makes the folder again."""
+    import shutil
+    import tempfile as tempfile_module
+
+    real_mkstemp = tempfile_module.mkstemp
+    removed: list[str] = []
+
+    def racing_mkstemp(*args, **kwargs):
+        folder = Path(kwargs["dir"])
+        if len(removed) < 2 and folder.is_dir():  # the other thread wins twice in a row
+            shutil.rmtree(folder)
+            removed.append(str(folder))
+        return real_mkstemp(*args, **kwargs)
+
+    monkeypatch.setattr(tempfile_module, "mkstemp", racing_mkstemp)
+    stored = store.save("race_0", jpeg_bytes, PARAMS, day=DAY)
+    assert removed == [str(tmp_path / "images" / DAY.isoformat())] * 2
+    assert (tmp_path / stored.path).is_file() and (tmp_path / stored.thumb_path).is_file()
+    assert read_params(tmp_path / stored.path) == PARAMS
+
+
+def test_saves_and_deletes_of_one_day_race_without_errors(
+    store: ImageStore, tmp_path: Path
+) -> None:
+    """A real race: one thread deletes the day's only file (removing the folder) while another
+    writes into the same day folder, many times over."""
+    import threading
+
+    folder = tmp_path / "images" / DAY.isoformat()
+    rounds = 3000
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def deleter() -> None:
+        n = 0
+        while not stop.is_set():
+            rel = f"images/{DAY.isoformat()}/gone{n}_0.jpg"
+            try:
+                write_atomic(store.abs_path(rel), b"x", durable=False)
+                store.delete([rel])  # unlinks and removes the emptied folder
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+                return
+            n += 1
+
+    thread = threading.Thread(target=deleter)
+    thread.start()
+    try:
+        for n in range(rounds):
+            path = folder / f"keep{n}_0.jpg"
+            try:
+                write_atomic(path, b"y", durable=False)
+            except BaseException as exc:
+                errors.append(exc)
+                break
+            path.unlink()
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+    finally:
+        stop.set()
+        thread.join()
+    assert errors == []

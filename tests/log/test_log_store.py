@@ -82,8 +82,6 @@ def store(tmp_path: Path):
     s.close()
 
 
-
-
 def test_append_get_round_trip(store: LogStore) -> None:
     row_id = store.append(full_row())
     assert re.fullmatch(r"[0-9a-f]{32}", row_id)
@@ -174,8 +172,6 @@ def test_default_path_is_the_data_folder(tmp_path: Path, monkeypatch) -> None:
     s = LogStore()
     assert s.path == tmp_path / "data" / "studio.db"
     s.close()
-
-
 
 
 def test_query_dtypes(store: LogStore) -> None:
@@ -342,8 +338,6 @@ def test_delete_returns_rows(store: LogStore) -> None:
     assert store.delete(gone) == []
 
 
-
-
 def _varied_rows() -> list[dict[str, object]]:
     base = datetime(2026, 11, 26, 11, 6, 16, 123456, tzinfo=UTC)
     return [
@@ -453,8 +447,6 @@ def test_unknown_formats(store: LogStore) -> None:
         store.import_rows(b"[]", "xlsx")
 
 
-
-
 def test_fresh_file_has_every_column_in_order(store: LogStore) -> None:
     assert store.path is not None
     with sqlite3.connect(store.path) as conn:
@@ -506,8 +498,6 @@ def test_opening_a_v1_file_upgrades_it_in_place(tmp_path: Path) -> None:
     store.close()
     reopened = LogStore(db).get("old1")  # reopening is a no-op
     assert reopened is not None and reopened["rating"] == 5
-
-
 
 
 def _append_worker(db: str, tag: str, count: int) -> None:
@@ -642,8 +632,6 @@ def test_writer_killed_mid_stream_keeps_every_committed_row(tmp_path: Path) -> N
         proc.wait(timeout=30)
     store = _assert_healthy(db)
     assert store.count() - 1 >= last  # every row reported as committed is there
-
-
 
 
 def test_speed_at_ten_thousand_rows(tmp_path: Path) -> None:

@@ -32,7 +32,9 @@ from PIL import Image, ImageStat
 from components.api.contract import (
     ASPECT_RATIOS,
     ASPECT_SIZES,
+    CLIENT_REQUEST_ID_HEADER,
     CONTENT_TYPES,
+    CREDITS_PER_USD,
     GENERATE_PATH,
     LATENCY_HEADER,
     MODEL,
@@ -718,3 +720,96 @@ def test_render_is_deterministic_and_sized_in_process() -> None:
         with Image.open(io.BytesIO(data)) as image:
             means.append(ImageStat.Stat(image.convert("RGB")).mean)
     assert not all(math.isclose(a, b) for a, b in zip(*means, strict=True))
+
+
+# --- the provider's tracing and cost headers ---------------------------------------------------
+
+TRACE_HEADERS = ("x-inference-id", "x-client-request-id")
+COST_HEADERS = ("x-aimlapi-credits-used", "x-aimlapi-usd-spent")
+
+
+@pytest.mark.parametrize("client_id", ["0f1e2d3c4b5a69788796a5b4c3d2e1f0", "a", "A-z_0.9:" * 16])
+def test_a_valid_client_request_id_is_echoed(
+    backend: OfflineBackend, http: requests.Session, client_id: str
+) -> None:
+    response = generate(http, backend.base_url, headers={CLIENT_REQUEST_ID_HEADER: client_id})
+    assert response.status_code == 200
+    assert response.headers["x-client-request-id"] == client_id
+
+
+@pytest.mark.parametrize("client_id", ["has space", "x" * 129, "a/b", "semi;colon"])
+def test_an_invalid_client_request_id_is_dropped_silently(
+    backend: OfflineBackend, http: requests.Session, client_id: str
+) -> None:
+    response = generate(http, backend.base_url, headers={CLIENT_REQUEST_ID_HEADER: client_id})
+    assert response.status_code == 200
+    assert "x-client-request-id" not in response.headers
+    assert response.headers["x-inference-id"]
+
+
+@pytest.mark.parametrize("num_images", [1, 2, 4])
+def test_success_carries_inference_id_and_cost_headers(
+    backend: OfflineBackend, http: requests.Session, num_images: int
+) -> None:
+    response = generate(http, backend.base_url, num_images=num_images)
+    assert response.status_code == 200
+    usd = num_images * PRICE_USD_PER_IMAGE
+    assert int(response.headers["x-aimlapi-credits-used"]) == round(usd * CREDITS_PER_USD)
+    assert float(response.headers["x-aimlapi-usd-spent"]) == pytest.approx(usd)
+    assert response.headers["x-inference-id"]
+    assert "x-client-request-id" not in response.headers  # none was sent
+
+
+def test_inference_ids_are_unique(backend: OfflineBackend, http: requests.Session) -> None:
+    ids = {generate(http, backend.base_url, seed=5).headers["x-inference-id"] for _ in range(5)}
+    assert len(ids) == 5
+
+
+def test_errors_on_the_generation_path_carry_trace_headers_but_no_cost(
+    backend: OfflineBackend, http: requests.Session
+) -> None:
+    client_id = "row-123"
+    invalid = generate(
+        http, backend.base_url, headers={CLIENT_REQUEST_ID_HEADER: client_id}, num_images=9
+    )
+    wrong_method = http.get(
+        f"{backend.base_url}{GENERATE_PATH}",
+        headers={CLIENT_REQUEST_ID_HEADER: client_id},
+        timeout=30,
+    )
+    broken = http.post(
+        f"{backend.base_url}{GENERATE_PATH}",
+        data=b"not json",
+        headers={"Content-Type": "application/json", CLIENT_REQUEST_ID_HEADER: client_id},
+        timeout=30,
+    )
+    for response, status in ((invalid, 400), (wrong_method, 405), (broken, 400)):
+        assert response.status_code == status
+        assert response.headers["x-inference-id"]
+        assert response.headers["x-client-request-id"] == client_id
+        assert not any(name in response.headers for name in COST_HEADERS)
+
+
+def test_other_paths_carry_no_trace_headers(
+    backend: OfflineBackend, http: requests.Session
+) -> None:
+    # Same keep-alive session right after a generation: nothing carries over.
+    answer = generate(http, backend.base_url, headers={CLIENT_REQUEST_ID_HEADER: "abc"})
+    balance = http.get(
+        f"{backend.base_url}/v2/billing", headers={CLIENT_REQUEST_ID_HEADER: "abc"}, timeout=30
+    )
+    _, image = download(http, answer.json()["images"][0]["url"])
+    for response in (balance, image):
+        assert not any(name in response.headers for name in TRACE_HEADERS + COST_HEADERS)
+
+
+def test_the_client_reads_the_stand_ins_tracing_headers(backend: OfflineBackend) -> None:
+    from components.api.client import FluxClient
+    from components.api.contract import GenerationRequest
+
+    client = FluxClient(base_url=backend.base_url, sleep=lambda s: None)
+    result = client.generate(GenerationRequest("a fox", num_images=2), client_request_id="row-1")
+    assert result.client_request_id == "row-1"
+    assert result.inference_id and result.inference_id.startswith("inf-")
+    assert result.credits_used == round(2 * PRICE_USD_PER_IMAGE * CREDITS_PER_USD)
+    assert result.cost_usd == pytest.approx(2 * PRICE_USD_PER_IMAGE)

@@ -257,10 +257,19 @@ FORMS = {
 }
 
 
+def _seeds_from(key: str, field: str) -> list[int]:
+    """The seeds typed in one field; a bad one is a PlanError naming that field (shown by the
+    Run controls on every rerun until it is fixed), never another exception."""
+    try:
+        return parse_seeds(str(st.session_state.get(key) or ""))
+    except PlanError as exc:
+        raise PlanError(f"{field}: {exc}") from None
+
+
 def _axis_from_state(axis: str, param: str) -> Axis:
     state = st.session_state
     if param == "seed":
-        return axis_for("seed", parse_seeds(state.get(f"cmp_{axis}_seeds") or ""))
+        return axis_for("seed", _seeds_from(f"cmp_{axis}_seeds", f"{axis.upper()} seeds"))
     if param == "aspect_ratio":
         return axis_for(param, state.get(f"cmp_{axis}_ratios") or [])
     if param == "safety_tolerance":
@@ -279,8 +288,7 @@ def build_plan(mode: CompareMode, rng: random.Random | None = None) -> Plan:
     base = base_request()
     if mode == CompareMode.SEEDS:
         if state.get(K_SEED_SOURCE) == "list":
-            seeds = parse_seeds(state.get(K_SEED_LIST) or "")
-            return seeds_plan(base, seeds)
+            return seeds_plan(base, _seeds_from(K_SEED_LIST, "Seed list"))
         return seeds_plan(base, None, int(state.get(K_SEED_COUNT) or 4), rng)
     if mode == CompareMode.PROMPTS:
         return prompts_plan(base, [state.get(k) or "" for k in PROMPT_KEYS], rng)

@@ -106,7 +106,8 @@ def selection_bar(ids: list[str]) -> None:
 def delete_confirmation() -> bool:
     """The second click. Returns True while a deletion waits, so the page can hold other
     actions back. Rows go first, then their files: a crash in between leaves stray files (which
-    cost disk), never rows pointing at nothing."""
+    cost disk), never rows pointing at nothing. Only files no remaining row names are removed:
+    an imported row may name another row's original, and that one is kept."""
     ids = st.session_state.get(PENDING_DELETE)
     if not ids:
         return False
@@ -115,15 +116,23 @@ def delete_confirmation() -> bool:
     files = len({p for p in rows["image_paths"].explode().dropna()})
     with st.container(border=True):
         st.warning(
-            f"Delete {len(rows)} row(s) and their {files} image file(s)? This cannot be undone.",
+            f"Delete {len(rows)} row(s) and their {files} image file(s)? Files another row "
+            "still uses are kept. This cannot be undone.",
             icon=":material/delete_forever:",
         )
         yes, no, _ = st.columns([2, 2, 6])
         if yes.button("Delete for good", type="primary", key="log_delete_yes", width="stretch"):
             gone = log.delete(list(ids))
-            removed = images.delete(file_paths(gone))
+            named = file_paths(gone)
+            unused = log.unused_paths(named)
+            removed = images.delete(unused)
+            kept = len(named) - len(unused)
+            note = f"; kept {kept} file(s) other rows still use" if kept else ""
             _cancel_delete()
-            flash(f"Deleted {len(gone)} row(s) and {removed} file(s) (originals and thumbnails).")
+            flash(
+                f"Deleted {len(gone)} row(s) and {removed} file(s) (originals and thumbnails)"
+                f"{note}."
+            )
             st.rerun()
         no.button("Cancel", key="log_delete_no", on_click=_cancel_delete, width="stretch")
     return True

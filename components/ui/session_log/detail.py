@@ -15,7 +15,7 @@ import streamlit as st
 
 from components.api.errors import ErrorType
 from components.compare.plan import label_text
-from components.runner import Status
+from components.log.schema import RowStatus
 from components.ui import judging, reveal, state
 from components.ui.image_card import CardImage, cards_from_row, full_size
 from components.ui.messages import error_box
@@ -60,6 +60,7 @@ def facts(row: dict[str, Any], tz: tzinfo, me: str | None = None) -> dict[str, l
             ("Seed used", row.get("seed")),
             ("Size", size),
             ("Request id", row.get("request_id")),
+            ("Inference id", row.get("inference_id")),
             ("HTTP status", row.get("http_status")),
             ("Attempts", row.get("attempts")),
             ("Request time", _seconds(row.get("request_s"))),
@@ -144,7 +145,14 @@ def row_detail(row: dict[str, Any]) -> None:
     with right:
         st.caption("Prompt")
         st.code(row.get("prompt") or "", language=None, wrap_lines=True)
-        if row.get("status") != Status.OK or row.get("error_message"):
+        if row.get("status") == RowStatus.SENT:
+            st.warning(
+                "Sent, but no answer was recorded (the app stopped, or the answer was lost). "
+                "The provider may have made and billed the image: match it in the provider's "
+                f"usage log by the client request id `{row.get('id')}`.",
+                icon=":material/help:",
+            )
+        elif row.get("status") != RowStatus.OK or row.get("error_message"):
             error_box(
                 SimpleNamespace(
                     error_type=row.get("error_type") or ErrorType.ERROR,

@@ -14,14 +14,20 @@ import pandas as pd
 import streamlit as st
 
 from components.api.contract import ASPECT_RATIOS
+from components.log.schema import RowStatus
 from components.log.store import LogFilter, LogFingerprint, LogStore
-from components.runner import Status
 from components.ui import state
 from components.ui.safe import shorten
 from components.ui.session_log import data as log_data
 
 PREFIX = "log_f_"
-STATUS = {Status.OK: "Succeeded", Status.ERROR: "Failed"}
+# Every RowStatus, in plain words: "sent" is a request written before it left whose answer never
+# came back (a crash or a lost connection), so it may have been billed.
+STATUS = {
+    RowStatus.OK: "Succeeded",
+    RowStatus.ERROR: "Failed",
+    RowStatus.SENT: "Sent, no answer (may be billed)",
+}
 SCOPE = {"all": "All", "mine": "This session"}
 WHEN = {
     "any": "Any time",
@@ -85,7 +91,8 @@ def view_key() -> str:
 def filter_bar(log: LogStore, fp: LogFingerprint) -> LogFilter:
     tz = log_data.local_tz()
     with st.container(border=True):
-        top = st.columns([4, 3, 3, 3], vertical_alignment="bottom")
+        # Three rows; Status gets the widest slot, its third label ("sent") is the longest.
+        top = st.columns([3, 8, 3], vertical_alignment="bottom")
         text = top[0].text_input(
             "Prompt contains",
             key=f"{PREFIX}text",
@@ -93,9 +100,33 @@ def filter_bar(log: LogStore, fp: LogFingerprint) -> LogFilter:
             icon=":material/search:",
         )
         status = top[1].segmented_control(
-            "Status", list(STATUS), format_func=lambda k: STATUS[k], key=f"{PREFIX}status"
+            "Status",
+            list(STATUS),
+            format_func=lambda k: STATUS[k],
+            key=f"{PREFIX}status",
+            help="Sent, no answer: the request was logged before it left and no answer came "
+            "back (the app stopped or the connection broke). The provider may have billed it.",
         )
-        scope = top[2].segmented_control(
+        when = top[2].selectbox(
+            "When", list(WHEN), format_func=lambda k: WHEN[k], key=f"{PREFIX}when"
+        )
+        dates = None
+        if when == "dates":
+            today = datetime.now(tz).date()
+            dates = top[2].date_input(
+                "Days", value=(today - timedelta(days=6), today), key=f"{PREFIX}dates"
+            )
+        middle = st.columns([3, 3, 4, 3], vertical_alignment="bottom")
+        ratios = middle[0].multiselect(
+            "Aspect ratio", ASPECT_RATIOS, key=f"{PREFIX}ratios", placeholder="Any"
+        )
+        raw = middle[1].segmented_control(
+            "Mode", list(MODE), format_func=lambda k: MODE[k], key=f"{PREFIX}raw"
+        )
+        backend = middle[2].segmented_control(
+            "Backend", list(BACKENDS), format_func=lambda k: BACKENDS[k], key=f"{PREFIX}backend"
+        )
+        scope = middle[3].segmented_control(
             "Browser sessions",
             list(SCOPE),
             format_func=lambda k: SCOPE[k],
@@ -104,37 +135,18 @@ def filter_bar(log: LogStore, fp: LogFingerprint) -> LogFilter:
             key=f"{PREFIX}scope",
             help="This session: only what was generated in this browser tab's session.",
         )
-        when = top[3].selectbox(
-            "When", list(WHEN), format_func=lambda k: WHEN[k], key=f"{PREFIX}when"
-        )
-        dates = None
-        if when == "dates":
-            today = datetime.now(tz).date()
-            dates = top[3].date_input(
-                "Days", value=(today - timedelta(days=6), today), key=f"{PREFIX}dates"
-            )
-        bottom = st.columns([4, 3, 3, 3], vertical_alignment="bottom")
-        ratios = bottom[0].multiselect(
-            "Aspect ratio", ASPECT_RATIOS, key=f"{PREFIX}ratios", placeholder="Any"
-        )
-        raw = bottom[1].segmented_control(
-            "Mode", list(MODE), format_func=lambda k: MODE[k], key=f"{PREFIX}raw"
-        )
-        backend = bottom[2].segmented_control(
-            "Backend", list(BACKENDS), format_func=lambda k: BACKENDS[k], key=f"{PREFIX}backend"
-        )
-        rating = bottom[3].selectbox(
-            "Rating", list(RATINGS), format_func=lambda k: RATINGS[k], key=f"{PREFIX}rating"
-        )
         mine = state.session_id() if scope == "mine" else None
         found = log_data.groups(log, log.name, mine, fp)
-        group_col, clear_col = st.columns([10, 3], vertical_alignment="bottom")
+        group_col, rating_col, clear_col = st.columns([8, 3, 3], vertical_alignment="bottom")
         group = group_col.selectbox(
             "Comparison group",
             ["", *found["group_id"].tolist()],  # "" not None: no pointless clear button
             format_func=_group_label(found, tz),
             key=f"{PREFIX}group",
             help="Requests sent together from Compare, newest group first.",
+        )
+        rating = rating_col.selectbox(
+            "Rating", list(RATINGS), format_func=lambda k: RATINGS[k], key=f"{PREFIX}rating"
         )
         clear_col.button(
             "Clear filters", icon=":material/filter_alt_off:", on_click=clear, width="stretch"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from typing import BinaryIO
 
 import streamlit as st
 from PIL import Image
@@ -24,16 +25,21 @@ def export_panel(filt: LogFilter, total: int) -> None:
     st.subheader("Export", anchor=False)
     st.caption(
         f"The {total:,} rows that match the filters, with every column. JSON and the ZIP import "
-        "back exactly; the ZIP also holds the original image files."
+        "back exactly; the ZIP also holds the original image files. In the CSV, text a "
+        "spreadsheet would run as a formula starts with an apostrophe (import takes it off)."
     )
     fmt = st.segmented_control(
         "Format", list(log_archive.FORMATS), default="CSV", required=True, key="log_export_fmt"
     )
     log, images = log_data.stores()
-    _, mime = log_archive.FORMATS[fmt]
+    ext, mime = log_archive.FORMATS[fmt]
+    too_large = (
+        ext == "zip" and total > 0 and _zip_too_large(log_archive.zip_size(log, images, filt))
+    )
 
-    def build() -> bytes:  # runs on click, in its own thread: no export work on every rerun
-        return log_archive.export_bytes(log, images, filt, fmt)
+    def build() -> BinaryIO:  # runs on click, in its own thread: no export work on every rerun
+        # The ZIP comes as a temporary file, not built in memory; Streamlit reads it once.
+        return log_archive.export_file(log, images, filt, fmt)
 
     st.download_button(
         f"Download {fmt}",
@@ -43,8 +49,29 @@ def export_panel(filt: LogFilter, total: int) -> None:
         icon=":material/download:",
         key="log_export",
         on_click="ignore",
-        disabled=total == 0,
+        disabled=total == 0 or too_large,
     )
+
+
+def _zip_too_large(size: int) -> bool:
+    """True (with a warning) when a ZIP of this size would be too large to build; a caption
+    when it could not be imported back through this page."""
+    limit = log_archive.MAX_EXPORT_BYTES
+    if size > limit:
+        st.warning(
+            f"These rows' images take about {size / log_archive.MB:,.0f} MB, more than the "
+            f"{limit // log_archive.MB:,} MB a ZIP may hold: narrow the filters (a date range, "
+            "say) and export in parts.",
+            icon=":material/warning:",
+        )
+        return True
+    if size > UPLOAD_LIMIT_MB * log_archive.MB:
+        st.caption(
+            f"This ZIP takes about {size / log_archive.MB:,.0f} MB: more than the "
+            f"{UPLOAD_LIMIT_MB} MB this page imports, so narrow the filters for ZIPs to bring "
+            "back here."
+        )
+    return False
 
 
 def import_panel() -> None:
@@ -86,9 +113,10 @@ def _report(result: log_archive.ImportResult) -> None:
             f" Images: {result.images_restored:,} restored, {result.images_present:,} already "
             f"there, {result.images_refused:,} refused."
         )
-    (st.success if not report.rejected else st.warning)(text, icon=":material/task_alt:")
-    if report.problems:
-        st.code("\n".join(report.problems), language=None)
+    problems = (*report.problems, *result.problems)
+    (st.success if not problems else st.warning)(text, icon=":material/task_alt:")
+    if problems:
+        st.code("\n".join(problems), language=None)
 
 
 def read_image_panel() -> None:

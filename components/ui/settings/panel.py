@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlparse
-
 import streamlit as st
 
 from components.api.errors import (
@@ -37,11 +35,15 @@ def _forget_key() -> None:
 
 
 def key_section() -> None:
-    key, source = keys.api_key()
-    if key:
+    chosen = connection.endpoint()
+    typed = keys.typed_key()
+    if chosen.key:
         st.success(
-            f"Using a key from {md_escape(source)}: {keys.masked(key)}", icon=":material/key:"
+            f"Using a key from {md_escape(chosen.key_source)}: {keys.masked(chosen.key)}",
+            icon=":material/key:",
         )
+    elif chosen.problem:
+        st.warning(md_escape(chosen.problem), icon=":material/key_off:")
     else:
         st.info(
             "No key yet: the app runs on the offline demo backend. Paste an AI/ML API key to "
@@ -61,15 +63,17 @@ def key_section() -> None:
         "Forget",
         on_click=_forget_key,
         width="stretch",
-        disabled=source != "this browser session",
+        disabled=not typed,
     )
     if flash := st.session_state.pop("settings_flash", None):
         st.toast(flash, icon=":material/key:")
     st.caption(
         "A key can also come from the `AIMLAPI_API_KEY` environment variable or from "
-        "`.streamlit/secrets.toml` (see `secrets.toml.example`). A typed key wins over both."
+        "`.streamlit/secrets.toml` (see `secrets.toml.example`); such a key is only sent to "
+        "the base URL configured with it. A key typed here wins over both and stays in this "
+        "browser session."
     )
-    if key:
+    if chosen.key:
         st.toggle(
             "Use the offline demo backend anyway",
             value=state.settings().force_offline,
@@ -81,39 +85,84 @@ def key_section() -> None:
         )
 
 
+LIMITS = {
+    "base": "settings_base_url",
+    "timeout": "settings_timeout",
+    "retries": "settings_retries",
+    "concurrency": "settings_concurrency",
+    "latency": "settings_latency",
+}
+LIMITS_FLASH = "settings_limits_flash"
+
+
+def _save_limits() -> None:
+    """Form callback: runs before the page, so the sidebar of this very run already shows the
+    new base URL (and whether it has a key)."""
+    values = {name: st.session_state.get(key) for name, key in LIMITS.items()}
+    base = str(values["base"] or "").strip()
+    if problem := connection.base_url_problem(base):
+        st.session_state[LIMITS_FLASH] = ("error", problem)
+        return
+    state.update_settings(
+        base_url=base.rstrip("/"),
+        timeout=float(values["timeout"] or state.settings().timeout),
+        retries=int(values["retries"] or 0),
+        concurrency=int(values["concurrency"] or 1),
+        offline_latency=float(values["latency"] or 0.0),
+    )
+    st.session_state[LIMITS_FLASH] = ("success", "Saved for this browser session.")
+
+
 def limits_form() -> None:
     conf = state.settings()
     with st.form("settings_limits", border=True):
-        base = st.text_input(
-            "Base URL", value=conf.base_url, help="Default https://api.aimlapi.com"
+        st.text_input(
+            "Base URL",
+            value=conf.base_url,
+            key=LIMITS["base"],
+            help="Default https://api.aimlapi.com. A key from the environment or secrets is "
+            "only sent to the base URL configured with it; another one needs its own key.",
         )
         cols = st.columns(4)
-        timeout = cols[0].number_input(
-            "Request timeout (s)", 5.0, 600.0, float(conf.timeout), step=5.0
+        cols[0].number_input(
+            "Request timeout (s)",
+            5.0,
+            600.0,
+            float(conf.timeout),
+            step=5.0,
+            key=LIMITS["timeout"],
         )
-        retries = cols[1].number_input("Retries", 0, 6, int(conf.retries))
-        concurrency = cols[2].number_input("Concurrency limit", 1, 16, int(conf.concurrency))
-        latency = cols[3].number_input(
-            "Offline latency (s)", 0.0, 30.0, float(conf.offline_latency), step=0.5
+        cols[1].number_input("Retries", 0, 6, int(conf.retries), key=LIMITS["retries"])
+        cols[2].number_input(
+            "Concurrency limit", 1, 16, int(conf.concurrency), key=LIMITS["concurrency"]
         )
-        if st.form_submit_button("Save settings", type="primary"):
-            parsed = urlparse(base.strip())
-            if parsed.scheme not in ("http", "https") or not parsed.netloc:
-                st.error("Base URL must start with http:// or https:// and name a host.")
-                return
-            state.update_settings(
-                base_url=base.strip().rstrip("/"),
-                timeout=float(timeout),
-                retries=int(retries),
-                concurrency=int(concurrency),
-                offline_latency=float(latency),
-            )
-            st.success("Saved for this browser session.", icon=":material/check:")
+        cols[3].number_input(
+            "Offline latency (s)",
+            0.0,
+            30.0,
+            float(conf.offline_latency),
+            step=0.5,
+            key=LIMITS["latency"],
+        )
+        st.form_submit_button("Save settings", type="primary", on_click=_save_limits)
+    flash = st.session_state.pop(LIMITS_FLASH, None)
+    if flash is not None:
+        kind, text = flash
+        if kind == "error":
+            st.error(md_escape(text), icon=":material/error:")
+        else:
+            st.success(md_escape(text), icon=":material/check:")
+            if problem := connection.endpoint().problem:
+                st.warning(md_escape(problem), icon=":material/key_off:")
 
 
 def connection_check() -> None:
     info = connection.backend()
     if not st.button("Test connection", icon=":material/network_check:"):
+        return
+    if info.problem:
+        # Testing the offline stand-in would say "connected" about the wrong server.
+        st.warning(md_escape(info.problem), icon=":material/key_off:")
         return
     with st.spinner("Asking the balance endpoint…"):
         try:
