@@ -113,8 +113,9 @@ def db_path(folder: Path | None = None) -> Path:
 
 
 def db_url() -> str:
-    """FLUX_STUDIO_DB_URL, else the SQLite file studio.db in the data folder (WAL mode).
-
-    The text may hold a password: show it only through the log store's `describe`."""
+    """FLUX_STUDIO_DB_URL, else the SQLite file studio.db in the data folder (WAL mode), as
+    text for people to read. The log store opens the default from the path itself (a folder
+    name with '%' or '?' would change meaning inside a URL). The text may hold a password:
+    show it only through the log store's `describe`."""
     text, _ = lookup(DB_URL)
     return text or f"sqlite:///{db_path()}"

@@ -29,7 +29,7 @@ from components.api.client import FluxClient, GenerationResult
 from components.api.contract import GenerationRequest
 from components.api.errors import ErrorType, FluxError, InternalError, ValidationError, redact
 from components.images.store import ImageStore, StoredImage, image_id
-from components.log.schema import RowStatus
+from components.log.schema import BackendName, RowStatus
 from components.log.store import LogStore
 
 log = logging.getLogger(__name__)
@@ -214,7 +214,7 @@ class Runner:
         except Exception as exc:  # a bug must still leave a row and an answer on screen
             log.exception("generation crashed")
             outcome.error = InternalError(f"Unexpected failure: {type(exc).__name__}: {exc}")
-        if outcome.result is not None and self.backend == "offline":
+        if outcome.result is not None and self.backend == BackendName.OFFLINE:
             # The offline stand-in reports a simulated charge like the provider; the demo is free.
             outcome.result = replace(outcome.result, credits_used=None, cost_usd=None)
         return self._finish(run, outcome, row_id)
@@ -309,7 +309,7 @@ class Runner:
     def _result_fields(self, outcome: Outcome) -> dict[str, Any]:
         """How the call ended: the columns that complete the row."""
         result, error = outcome.result, outcome.error
-        offline = self.backend == "offline"
+        offline = self.backend == BackendName.OFFLINE
         row: dict[str, Any] = {"total_s": round(outcome.elapsed_s, 4)}
         if result is not None:
             images = result.images

@@ -14,6 +14,10 @@ require_frame()
 
 def on_generate() -> None:
     """Validate first (errors shown next to their fields), then hand the job to the runner."""
+    if busy():
+        # A second click (or Ctrl+Enter) can arrive before the disabled button is drawn: it
+        # must not send, and pay for, the same request again.
+        return
     request = param_form.current_request()
     try:
         request = request.validated()
@@ -25,10 +29,14 @@ def on_generate() -> None:
     gen_results.submit(request)
 
 
+def busy() -> bool:
+    entries = gen_results.entries()
+    return bool(entries) and not entries[0].run.finished
+
+
 def controls() -> None:
     """The Generate button, the cost line and the share hint."""
     request = param_form.current_request()
-    busy = bool(gen_results.entries()) and not gen_results.entries()[0].run.finished
     st.button(
         "Generate",
         type="primary",
@@ -36,7 +44,7 @@ def controls() -> None:
         shortcut="Ctrl+Enter",
         key=param_form.SUBMIT_KEY,
         on_click=on_generate,
-        disabled=busy,
+        disabled=busy(),
         width="stretch",
     )
     images = request.num_images if isinstance(request.num_images, int) else 1

@@ -336,6 +336,14 @@ class FluxClient:
                 generation=generation,
                 client_request_id=client_request_id,
             ) from None
+        except (UnicodeError, ValueError):
+            # Nothing left this machine: a header (in practice the key, pasted with an
+            # invisible character) cannot be written. The text must not echo it.
+            raise APIConnectionError(
+                "The request could not be sent: the API key holds characters an HTTP header "
+                "cannot carry (often an invisible one copied along with it). Set it again.",
+                attempts=0,
+            ) from None
         return resp, 1 + len(_calls.delays)
 
     def _transport_error(

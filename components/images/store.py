@@ -382,6 +382,14 @@ class ImageStore:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
 
+    @staticmethod
+    def canonical(rel: str) -> str:
+        """One spelling per file: the form abs_path reads a stored path in (backslashes as
+        slashes, no empty or '.' parts), so two rows naming one file by different spellings
+        are seen to share it."""
+        parts = PurePosixPath(str(rel).replace("\\", "/")).parts
+        return "/".join(p for p in parts if p not in ("", ".", "/"))
+
     def abs_path(self, rel: str) -> Path:
         """The file for a stored relative path; ValueError for anything outside images/ or
         thumbs/ (absolute paths, '..', symlinks leading out), e.g. from an imported log."""

@@ -359,14 +359,16 @@ def _import_zip(log: LogStore, images: ImageStore, archive: zipfile.ZipFile) -> 
                 raise ImportRefused(f"could not write {rel}: {exc.strerror or exc}") from exc
             written.append(rel)  # its thumbnail is rebuilt the first time it is shown
         report = _import_rows(log, log_json, "json")
-        # Images named only by rows the log refused have no row now: take them back out.
+    except BaseException:
+        _remove(images, written)
+        raise
+    # The rows are committed and name these images now: a failure from here on must never
+    # remove them. Images named only by rows the log refused have no row: take them back out.
+    with suppress(Exception):
         unnamed = set(written) - _log_paths(log) if written else set()
         if unnamed:
             _remove(images, sorted(unnamed))
             written = [rel for rel in written if rel not in unnamed]
-    except BaseException:
-        _remove(images, written)
-        raise
     return ImportResult(report, len(written), present, refused, tuple(problems))
 
 

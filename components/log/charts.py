@@ -11,8 +11,14 @@ import altair as alt
 import pandas as pd
 
 from components.api.contract import ASPECT_RATIOS
+from components.log.schema import RowStatus
 
-STATUS_COLOURS = {"ok": "#2e9f5b", "error": "#d64545", "unknown": "#9aa0a6"}
+STATUS_COLOURS = {
+    RowStatus.OK.value: "#2e9f5b",
+    RowStatus.ERROR.value: "#d64545",
+    RowStatus.SENT.value: "#e0a030",
+    "unknown": "#9aa0a6",
+}
 MODE_COLOURS = {"standard": "#4c78a8", "raw": "#f58518"}
 HEIGHT = 260
 
@@ -86,7 +92,7 @@ def failures_by_type(data: pd.DataFrame) -> alt.Chart | None:
         return None
     return (
         alt.Chart(data, height=HEIGHT)
-        .mark_bar(color=STATUS_COLOURS["error"])
+        .mark_bar(color=STATUS_COLOURS[RowStatus.ERROR.value])
         .encode(
             x=alt.X("count:Q", title="Failed requests"),
             y=alt.Y("error_type:N", title="Error type", sort="-x"),

@@ -39,7 +39,7 @@ def describe(url: URL) -> str:
     return url.render_as_string(hide_password=True)
 
 
-def _scrub(message: str, url: URL) -> str:
+def scrub(message: str, url: URL) -> str:
     secret = url.password
     return message.replace(str(secret), "***") if secret else message
 
@@ -145,7 +145,7 @@ def open_engine(raw: str | URL) -> Engine:
             conn.execute(text("SELECT 1"))
     except exc.DBAPIError as err:
         engine.dispose()
-        reason = _scrub(str(err.orig).strip().splitlines()[0] if err.orig else "", url)
+        reason = scrub(str(err.orig).strip().splitlines()[0] if err.orig else "", url)
         raise DatabaseURLError(
             f"{DB_URL}={shown}: cannot open the database ({reason or type(err).__name__})."
         ) from None

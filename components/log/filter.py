@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, Table
 
 from components.log.codec import to_utc_iso
 from components.log.database import casefold
+from components.log.schema import RowStatus
 
 
 def _tuple_or_none(value: Any) -> tuple[Any, ...] | None:
@@ -57,7 +58,7 @@ class LogFilter:
         if self.status is not None:
             out.append(c.status == self.status)
         if self.errors_only:
-            out.append(c.status == "error")
+            out.append(c.status == RowStatus.ERROR.value)
         if self.since is not None:
             out.append(c.created_at >= to_utc_iso(self.since))
         if self.until is not None:

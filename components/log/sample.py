@@ -27,6 +27,7 @@ from components.api.contract import (
     PRICE_USD_PER_IMAGE,
 )
 from components.images.store import ImageStore, image_id
+from components.log.schema import BackendName, RowStatus
 from components.log.store import LogStore
 
 SUBJECTS = (
@@ -59,7 +60,7 @@ class SampleLog:
 def _row(rng: random.Random, n: int, moment: datetime) -> dict[str, Any]:
     ratio = rng.choice(ASPECT_RATIOS)
     raw = rng.random() < 0.3
-    backend = "aimlapi" if rng.random() < 0.4 else "offline"
+    backend = BackendName.AIMLAPI.value if rng.random() < 0.4 else BackendName.OFFLINE.value
     num = rng.choice((1, 1, 1, 2, 4))
     failed = rng.random() < 0.1
     # Larger, raw and multi-image requests take longer: the charts should show that shape.
@@ -85,7 +86,7 @@ def _row(rng: random.Random, n: int, moment: datetime) -> dict[str, Any]:
     if failed:
         kind = rng.choice(ERROR_TYPES)
         row.update(
-            status="error",
+            status=RowStatus.ERROR.value,
             error_type=kind,
             error_message=f"{kind.replace('_', ' ')}: sample failure #{n}",
             http_status={"rate_limit": 429, "server": 502, "bad_request": 400}.get(kind),
@@ -94,9 +95,9 @@ def _row(rng: random.Random, n: int, moment: datetime) -> dict[str, Any]:
         return row
     download_s = rng.uniform(0.1, 0.6)
     width, height = ASPECT_SIZES[ratio]
-    credits = CREDITS_PER_IMAGE * num if backend == "aimlapi" else None
+    credits = CREDITS_PER_IMAGE * num if backend == BackendName.AIMLAPI else None
     row.update(
-        status="ok",
+        status=RowStatus.OK.value,
         seed=seed_requested or rng.randint(1, 2**32 - 1),
         http_status=200,
         request_id=f"req-{n:06d}",
@@ -151,7 +152,7 @@ def fill(
         for record in reversed(records):
             if len(imaged) >= with_images:
                 break
-            if record["status"] != "ok":
+            if record["status"] != RowStatus.OK:
                 continue
             record["num_images"] = 1
             stored = images.save(

@@ -65,6 +65,13 @@ COLUMN_TYPES: dict[str, str] = {
 COLUMNS: tuple[str, ...] = tuple(COLUMN_TYPES)
 
 
+class BackendName(StrEnum):
+    """A row's `backend`: which server answered it."""
+
+    OFFLINE = "offline"
+    AIMLAPI = "aimlapi"
+
+
 class RowStatus(StrEnum):
     """A row's `status`. A row is written as SENT before its request leaves, so a crash or a
     lost answer still leaves a trace of a request that may have been billed."""

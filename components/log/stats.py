@@ -14,6 +14,7 @@ import pandas as pd
 
 from components.api.contract import ASPECT_RATIOS
 from components.log.rows import plain
+from components.log.schema import RowStatus
 
 STATS_COLUMNS: tuple[str, ...] = (
     "created_at",
@@ -48,8 +49,12 @@ class LogMetrics:
     unpriced: int  # successful online rows whose cost the provider did not report
 
 
+def _is(df: pd.DataFrame, status: RowStatus) -> pd.Series:
+    return (df["status"] == status.value).fillna(False).astype(bool)
+
+
 def _ok(df: pd.DataFrame) -> pd.Series:
-    return (df["status"] == "ok").fillna(False).astype(bool)
+    return _is(df, RowStatus.OK)
 
 
 def _maybe(value: float) -> float | None:
@@ -60,6 +65,9 @@ def compute_metrics(df: pd.DataFrame) -> LogMetrics:
     """Request times are of successful requests only: a validation error refused in 0 s or a
     2-minute timeout says nothing about how fast the model is."""
     ok = _ok(df)
+    # A "sent" row is still in flight (or lost its answer): not a failure, and not counted in
+    # the success rate until it ends.
+    ended = ~_is(df, RowStatus.SENT)
     times = df.loc[ok, "request_s"].dropna().to_numpy(dtype="float64")
     images = df.loc[ok, "num_images"].fillna(1).astype("int64").sum() if len(df) else 0
     cost = df["cost_usd"].to_numpy(dtype="float64")
@@ -67,8 +75,8 @@ def compute_metrics(df: pd.DataFrame) -> LogMetrics:
         generations=len(df),
         images=int(images),
         ok=int(ok.sum()),
-        errors=int(len(df) - ok.sum()),
-        success_rate=float(ok.mean()) if len(df) else None,
+        errors=int((ended & ~ok).sum()),
+        success_rate=float(ok.sum() / ended.sum()) if ended.any() else None,
         median_request_s=_maybe(float(np.median(times))) if times.size else None,
         p95_request_s=_maybe(float(np.percentile(times, 95))) if times.size else None,
         credits=float(np.nansum(df["credits_used"].to_numpy(dtype="float64"))),

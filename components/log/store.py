@@ -46,6 +46,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import URL
 
 from components import config
+from components.images.store import ImageStore
 from components.log import database, migrations
 from components.log.codec import (
     check_names,
@@ -64,6 +65,7 @@ from components.log.schema import (
     DTYPES,
     EXPORT_FORMATS,
     TABLE,
+    RowStatus,
     log_revision,
     request_log,
 )
@@ -112,13 +114,19 @@ class LogFingerprint(NamedTuple):
 def to_url(where: str | Path | URL | None) -> URL:
     """What LogStore accepts: a database URL, a SQLite file path, or None for the setting."""
     if where is None:
-        return database.parse(config.db_url())
+        setting, _ = config.lookup(config.DB_URL)
+        # The default is built from the path, not as text: a folder named "50%20off" or
+        # "what?" must open exactly that folder's studio.db.
+        where = setting if setting else config.db_path()
     if isinstance(where, URL):
-        return where
-    text = str(where)
-    if "://" in text or text.startswith("sqlite:"):
-        return database.parse(text)
-    return URL.create("sqlite", database=str(Path(text).expanduser()))
+        url = where
+    elif "://" in str(where) or str(where).startswith("sqlite:"):
+        url = database.parse(str(where))
+    else:
+        return URL.create("sqlite", database=str(Path(str(where)).expanduser()))
+    if url.get_backend_name() == "sqlite" and (url.database or "").startswith("~"):
+        url = url.set(database=str(Path(url.database or "").expanduser()))
+    return url
 
 
 class LogStore:
@@ -134,8 +142,20 @@ class LogStore:
         )
         self.name = str(self.path) if self.path else database.describe(self.url)
         self.engine: Engine = database.open_engine(self.url)
+        # SQLite writes BEGIN IMMEDIATE (database.py); other databases lock a row once the
+        # counters' table exists (after migrating).
+        self._lock_rows = False
         self._pid = os.getpid()
-        self._migrate()
+        try:
+            self._migrate()
+        except (sa_exc.SQLAlchemyError, RuntimeError) as err:
+            self.engine.dispose()
+            detail = getattr(err, "orig", None) or err
+            reason = str(detail).strip().splitlines()[0] if str(detail).strip() else ""
+            raise database.DatabaseURLError(
+                f"{config.DB_URL}={database.describe(self.url)}: the log could not be opened "
+                f"or upgraded ({database.scrub(reason, self.url) or type(err).__name__})."
+            ) from None
 
     def _reader(self) -> Connection:
         if database.after_fork(self.engine, self._pid):
@@ -149,6 +169,13 @@ class LogStore:
         if database.after_fork(self.engine, self._pid):
             self._pid = os.getpid()
         with self.engine.connect().execution_options(write=True) as conn, conn.begin():
+            if self._lock_rows:
+                # Elsewhere than SQLite a transaction takes no lock up front: the counters' row
+                # is the lock, so writers (and "which ids are new" in an import) go one at a
+                # time there too.
+                conn.execute(
+                    select(log_revision.c.id).where(log_revision.c.id == 1).with_for_update()
+                )
             yield conn
 
     def close(self) -> None:
@@ -171,6 +198,7 @@ class LogStore:
         if current < SCHEMA_VERSION:
             with self._write() as conn:
                 migrations.migrate(conn)
+        self._lock_rows = self.engine.dialect.name != "sqlite"
         with self._reader() as conn:
             present = {c["name"] for c in sa_inspect(conn).get_columns(TABLE)}
         missing = [name for name in COLUMNS if name not in present]
@@ -248,14 +276,15 @@ class LogStore:
         wanted = list(dict.fromkeys(p for p in paths if p))
         if not wanted:
             return []
+        canonical = ImageStore.canonical
         used: set[str] = set()
         with self._reader() as conn:
             found = conn.execute(select(_LOG.c.image_paths, _LOG.c.thumb_paths))
             for images, thumbs in found:
                 row = decode_row((images, thumbs), ("image_paths", "thumb_paths"))
-                used.update(row["image_paths"])
-                used.update(row["thumb_paths"])
-        return [p for p in wanted if p not in used]
+                used.update(canonical(p) for p in row["image_paths"])
+                used.update(canonical(p) for p in row["thumb_paths"])
+        return [p for p in wanted if canonical(p) not in used]
 
     def query(
         self,
@@ -344,8 +373,10 @@ class LogStore:
             select(
                 _LOG.c.group_id,
                 func.count().label("count"),
-                func.sum(case((_LOG.c.status == "ok", 1), else_=0)).label("ok"),
-                func.sum(case((_LOG.c.status == "error", 1), else_=0)).label("errors"),
+                func.sum(case((_LOG.c.status == RowStatus.OK.value, 1), else_=0)).label("ok"),
+                func.sum(case((_LOG.c.status == RowStatus.ERROR.value, 1), else_=0)).label(
+                    "errors"
+                ),
                 func.count(distinct(_LOG.c.group_label)).label("labels"),
             )
             .where(*where)

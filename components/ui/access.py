@@ -19,6 +19,8 @@ import ipaddress
 
 import streamlit as st
 
+from components.api.client import is_loopback_host
+
 REFUSED_TITLE = "This studio is only open on the computer it runs on"
 
 
@@ -26,13 +28,12 @@ def is_loopback(ip: str | None) -> bool:
     """True for a visitor on this machine. None is what Streamlit reports for loopback."""
     if ip is None:
         return True
+    address = ip.strip().split("%", 1)[0]
     try:
-        address = ipaddress.ip_address(ip.strip().split("%", 1)[0])
+        ipaddress.ip_address(address)
     except ValueError:
-        return False  # an address we cannot read is not known to be local
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped.is_loopback
-    return address.is_loopback
+        return False  # an address we cannot read is not known to be local (nor is a name)
+    return is_loopback_host(address)
 
 
 def allowed(ip: str | None) -> bool:

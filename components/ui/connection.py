@@ -12,14 +12,13 @@ tested without Streamlit), fed by `endpoint` from this session and the configura
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 from dataclasses import dataclass, field
-from enum import StrEnum
 from urllib.parse import urlsplit
 
 from components import config
-from components.api.client import FluxClient
+from components.api.client import FluxClient, is_loopback_host
 from components.api.contract import LATENCY_HEADER
+from components.log.schema import BackendName
 from components.ui import keys, resources, state
 
 NEEDS_OWN_KEY = (
@@ -29,23 +28,8 @@ NEEDS_OWN_KEY = (
 NO_KEY = "none"
 
 
-class BackendName(StrEnum):
-    """Stored in every log row's `backend` column."""
-
-    OFFLINE = "offline"
-    AIMLAPI = "aimlapi"
-
-
 def _is_loopback_host(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_loopback
+    return is_loopback_host(host)
 
 
 def base_url_problem(url: str) -> str | None:

@@ -37,11 +37,21 @@ def api_key() -> tuple[str | None, str]:
     return studio_key()
 
 
-def set_session_key(key: str | None) -> None:
+def usable(key: str) -> bool:
+    """A key goes into an HTTP header: printable ASCII only. A zero-width space or a curly
+    quote pasted along with it would make every request (and so every page) fail."""
+    return bool(key) and key.isascii() and key.isprintable() and " " not in key
+
+
+def set_session_key(key: str | None) -> bool:
+    """Keep a typed key for this session (False, and nothing kept, if it cannot be used)."""
     if key and key.strip():
+        if not usable(key.strip()):
+            return False
         st.session_state[KEY_STATE] = key.strip()
     else:
         st.session_state.pop(KEY_STATE, None)
+    return True
 
 
 def masked(key: str | None) -> str:

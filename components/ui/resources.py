@@ -27,11 +27,13 @@ def offline_backend() -> OfflineBackendProcess:
 @st.cache_resource(show_spinner=False)
 def _stores(folder: str, db_url: str) -> tuple[LogStore, ImageStore]:
     # Keyed on the URL as set, password included, but cache keys never reach a page or a log.
-    return LogStore(db_url), ImageStore(Path(folder))
+    # No URL set: the data folder's studio.db, passed as a path (never re-parsed as a URL).
+    return LogStore(db_url or config.db_path(Path(folder))), ImageStore(Path(folder))
 
 
 def stores() -> tuple[LogStore, ImageStore]:
-    return _stores(str(config.data_dir()), config.db_url())
+    setting, _ = config.lookup(config.DB_URL)
+    return _stores(str(config.data_dir()), setting or "")
 
 
 def require_stores() -> None:

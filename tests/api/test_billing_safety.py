@@ -372,3 +372,13 @@ def test_a_seed_outside_the_contract_is_reported_as_unknown(fault_server, seed) 
     )
     client = FluxClient(base_url=fault_server.url_for("").rstrip("/"))
     assert client.generate(GenerationRequest("a seed from elsewhere")).seed is None
+
+
+def test_a_key_that_cannot_go_into_a_header_is_a_clear_error_not_a_crash(fault_server):
+    key = "sk-live-\u200bTESTKEY-0123456789abcdef"
+    fault_server.expect_request("/v1/images/generations").respond_with_json({})
+    client = FluxClient(api_key=key, base_url=fault_server.url_for("").rstrip("/"))
+    with pytest.raises(fe.APIConnectionError) as caught:
+        client.generate(GenerationRequest("a prompt"))
+    assert "API key" in str(caught.value) and "TESTKEY" not in str(caught.value)
+    assert not fault_server.log  # nothing left this machine

@@ -105,3 +105,26 @@ def test_provider_text_is_escaped_not_rendered():
     run_until(at, lambda a: any("offline" in m.value for m in a.markdown if "bold" in m.value))
     summaries = [m.value for m in at.markdown if "bold" in m.value]
     assert summaries and all("\\*\\*bold\\*\\*" in s and "\\:red\\[" in s for s in summaries)
+
+
+def test_a_second_send_while_a_run_is_in_flight_sends_nothing(monkeypatch, offline_env):
+    """A second Generate reaching the server before the button is drawn disabled (a
+    double-click, a second Ctrl+Enter, a "run again" hand-off from another page) must not send,
+    and pay for, a request twice. AppTest cannot click a disabled button, so the second send
+    comes as the hand-off, which calls the same handler."""
+    from components.api.contract import GenerationRequest
+    from components.ui import handoff
+
+    monkeypatch.setenv("FLUX_STUDIO_OFFLINE_LATENCY", "3")
+    at = new_app()
+    at.run()
+    at.text_area(key="prompt").input("one click, one charge").run()
+    button(at, "Generate").click().run()
+    assert button(at, "Generate").disabled  # the first run is in flight
+    at.session_state[handoff.GENERATE_REQUEST] = GenerationRequest("one click, one charge")
+    at.session_state[handoff.GENERATE_AUTORUN] = True
+    at.run()
+    assert not at.exception
+    log = LogStore(offline_env / "studio.db")
+    assert log.count() == 1
+    log.close()

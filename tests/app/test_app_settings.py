@@ -58,6 +58,18 @@ def test_typed_key_is_kept_in_memory_and_the_field_is_cleared(provider):
     assert "this browser session" in text
 
 
+def test_a_key_pasted_with_an_invisible_character_is_refused_not_kept(provider):
+    at = open_settings()
+    at.text_input(key="settings_key_input").set_value("\u200b" + KEY)
+    button(at, "Use key").click()
+    at.run()
+    assert not at.exception
+    assert any("was not saved" in t.value for t in at.toast)
+    text = rendered(at)
+    assert "No key yet" in text and KEY[4:] not in text
+    assert not provider.log  # nothing was sent with it
+
+
 def test_connection_check_reports_balance(provider, monkeypatch):
     monkeypatch.setenv("AIMLAPI_API_KEY", KEY)
     at = open_settings()

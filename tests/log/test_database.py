@@ -60,3 +60,37 @@ def test_unusable_urls_fail_clearly_naming_the_setting_never_the_password(
     assert message.startswith(config.DB_URL) and says in message
     assert SECRET not in message
     assert SECRET not in repr(caught.value) and caught.value.__cause__ is None
+
+
+@pytest.mark.parametrize("folder", ["50%20off", "what?", "semi;colon #1"])
+def test_the_default_file_is_exactly_the_data_folders_whatever_its_name(
+    tmp_path: Path, monkeypatch, folder: str
+) -> None:
+    data = tmp_path / folder
+    monkeypatch.setenv(config.DATA_DIR, str(data))
+    monkeypatch.delenv(config.DB_URL, raising=False)
+    with LogStore() as store:
+        store.append({"prompt": "here"})
+        assert store.path == data / "studio.db"
+    assert (data / "studio.db").exists()
+
+
+def test_a_home_relative_sqlite_url_opens_in_the_home_folder(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with LogStore("sqlite:///~/logs/studio.db") as store:
+        store.append({"prompt": "home"})
+    assert (tmp_path / "logs" / "studio.db").exists()
+
+
+def test_a_log_that_cannot_be_upgraded_is_a_clear_error(tmp_path: Path) -> None:
+    """A table of the log's name in the wrong shape: a message naming the setting."""
+    import sqlite3
+
+    db = tmp_path / "studio.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE request_log (id TEXT PRIMARY KEY, rating INTEGER, note TEXT)")
+    with pytest.raises(DatabaseURLError) as caught:
+        LogStore(db)
+    assert str(caught.value).startswith(config.DB_URL) and "could not be opened" in str(
+        caught.value
+    )

@@ -688,3 +688,15 @@ def test_every_connection_writes_through_to_disk_on_commit(store: LogStore) -> N
     finally:
         for conn in conns:
             conn.close()
+
+
+def test_unused_paths_sees_another_spelling_of_the_same_file(store: LogStore) -> None:
+    """An imported row may name a file as images//d/./x.jpg or with backslashes: still the
+    same file, so deleting the original row must keep it."""
+    original = "images/2026-11-26/abc_0.jpg"
+    store.delete([store.append(full_row(image_paths=[original], thumb_paths=[]))])
+    for alias in ("images//2026-11-26/./abc_0.jpg", "images\\2026-11-26\\abc_0.jpg"):
+        other = store.append(full_row(image_paths=[alias], thumb_paths=[]))
+        assert store.unused_paths([original]) == []
+        store.delete([other])
+    assert store.unused_paths([original]) == [original]

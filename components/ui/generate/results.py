@@ -10,6 +10,7 @@ import streamlit as st
 
 from components.api.contract import GenerationRequest
 from components.api.snippets import curl_snippet, python_snippet
+from components.log.schema import BackendName
 from components.runner import Job, Outcome, Run
 from components.ui import connection, runs, state
 from components.ui.image_card import CardImage, image_card
@@ -82,7 +83,7 @@ def _summary(entry: GenEntry, outcome: Outcome | None) -> str:
         if outcome.result and outcome.result.credits_used is not None:
             credits = outcome.result.credits_used
             parts.append(f"{credits:,.0f} credits (${outcome.result.cost_usd:.3f})")
-        elif entry.backend == "offline":
+        elif entry.backend == BackendName.OFFLINE:
             parts.append("offline: no credits used")
     return md_escape(" · ".join(parts))
 
@@ -133,7 +134,9 @@ def _live(entry: GenEntry) -> None:
         st.rerun()
     n = entry.job.request.num_images
     elapsed = time.perf_counter() - entry.run.started
-    where = "offline demo backend" if entry.backend == "offline" else "FLUX 1.1 [pro] Ultra"
+    where = (
+        "offline demo backend" if entry.backend == BackendName.OFFLINE else "FLUX 1.1 [pro] Ultra"
+    )
     with st.status(f"Generating {n} image(s) on {where}… {elapsed:.1f} s", state="running"):
         st.caption(md_escape(shorten(entry.job.request.prompt, 200)))
 

@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from components.api.contract import ASPECT_RATIOS
-from components.log.schema import RowStatus
+from components.log.schema import BackendName, RowStatus
 from components.log.store import LogFilter, LogFingerprint, LogStore
 from components.ui import state
 from components.ui.safe import shorten
@@ -40,7 +40,7 @@ WHEN = {
 SPANS = {"1h": timedelta(hours=1), "24h": timedelta(days=1), "7d": timedelta(days=7)}
 SPANS["30d"] = timedelta(days=30)
 MODE = {False: "Standard", True: "Raw"}
-BACKENDS = {"offline": "Offline demo", "aimlapi": "AI/ML API"}
+BACKENDS = {BackendName.OFFLINE: "Offline demo", BackendName.AIMLAPI: "AI/ML API"}
 RATINGS = {0: "Any rating", 1: "★ or more", 2: "★★ or more", 3: "★★★ or more"}
 RATINGS |= {4: "★★★★ or more", 5: "★★★★★"}
 

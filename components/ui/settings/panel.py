@@ -24,8 +24,12 @@ KEY_INPUT = "settings_key_input"
 def _save_key() -> None:
     typed = (st.session_state.get(KEY_INPUT) or "").strip()
     st.session_state[KEY_INPUT] = ""  # the widget must not carry the key back to the page
-    if typed:
-        keys.set_session_key(typed)
+    if typed and not keys.set_session_key(typed):
+        st.session_state["settings_flash"] = (
+            "That key was not saved: it holds spaces or characters a key never has (often an "
+            "invisible one pasted along with it). Copy it again from your dashboard."
+        )
+    elif typed:
         st.session_state["settings_flash"] = "Key saved for this browser session only."
 
 
