@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from pytest_httpserver import HTTPServer
 
+from samples import threaded_server
+
 
 @pytest.fixture
-def fault_server():
-    """A threaded local server so slow handlers do not block the client's retries."""
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
+def fault_server() -> Iterator[HTTPServer]:
+    yield from threaded_server()
 
 
 class SleepRecorder:

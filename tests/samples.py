@@ -1,12 +1,14 @@
-"""Real image bytes for tests: small JPEG/PNG files and a decompression-bomb header."""
+"""Real parts for tests: small JPEG/PNG files, a decompression-bomb header, local servers."""
 
 from __future__ import annotations
 
 import io
 import struct
 import zlib
+from collections.abc import Iterator
 
 from PIL import Image
+from pytest_httpserver import HTTPServer
 
 
 def image_bytes(width: int = 64, height: int = 36, fmt: str = "JPEG", color=(200, 80, 40)) -> bytes:
@@ -23,3 +25,12 @@ def png_declaring(width: int, height: int) -> bytes:
     data[16:29] = ihdr
     data[29:33] = struct.pack(">I", zlib.crc32(b"IHDR" + bytes(ihdr)) & 0xFFFFFFFF)
     return bytes(data)
+
+
+def threaded_server() -> Iterator[HTTPServer]:
+    """A threaded local server so slow handlers do not block the client's retries."""
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    yield server
+    server.clear()
+    server.stop()

@@ -6,12 +6,11 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
-from pytest_httpserver import HTTPServer
 
 from components.api import errors as fe
 from components.api.client import IMAGE_MAX_REDIRECTS, FluxClient, refused_address_kind
 from components.api.contract import GenerationRequest
-from samples import image_bytes
+from samples import image_bytes, threaded_server
 
 KEY = "sk-test-0123456789abcdefSECRET"
 GEN = "/v1/images/generations"
@@ -20,11 +19,7 @@ GEN = "/v1/images/generations"
 @pytest.fixture
 def other_server():
     """A second local server: a redirect target that must (or may) be reached."""
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
+    yield from threaded_server()
 
 
 def port_of(server) -> int:

@@ -22,15 +22,6 @@ from components.ui import handoff
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "compare.py")
 
 
-@pytest.fixture
-def data(tmp_path, monkeypatch):
-    monkeypatch.setenv("FLUX_STUDIO_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("FLUX_STUDIO_OFFLINE_LATENCY", "0")
-    monkeypatch.delenv("AIMLAPI_API_KEY", raising=False)
-    monkeypatch.delenv("AIMLAPI_BASE_URL", raising=False)
-    return tmp_path
-
-
 def page() -> AppTest:
     at = AppTest.from_file(PAGE, default_timeout=30)
     at.run()

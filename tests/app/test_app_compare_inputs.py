@@ -18,15 +18,6 @@ PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "compare.py")
 SEED_RULE = "Seeds must be whole numbers from 1 to 9007199254740991"
 
 
-@pytest.fixture
-def data(tmp_path, monkeypatch):
-    monkeypatch.setenv("FLUX_STUDIO_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("FLUX_STUDIO_OFFLINE_LATENCY", "0")
-    monkeypatch.delenv("AIMLAPI_API_KEY", raising=False)
-    monkeypatch.delenv("AIMLAPI_BASE_URL", raising=False)
-    return tmp_path
-
-
 @contextmanager
 def memory_headroom(extra: int = 2 << 30) -> Iterator[None]:
     """Cap this process's address space at its present size plus `extra` while the block runs:
