@@ -12,14 +12,18 @@ st.set_page_config(
     layout="wide",
     initial_sidebar_state="expanded",
 )
-access.guard()  # before any page, store or key: a visitor not on this machine stops here
+access.guard()  # before any page, store or key: who this session is, or the sign-in page
+resources.require_stores()
+access.apply_limits()  # the presenter's studio-wide limits, for this run
 
 page = st.navigation(
-    [st.Page(p.path, title=p.title, icon=p.icon, default=p.default) for p in pages.ALL],
+    [
+        st.Page(p.path, title=p.title, icon=p.icon, default=p.default)
+        for p in pages.for_role(access.is_presenter())
+    ],
     position="sidebar",
 )
 mark_frame()
-resources.require_stores()
 chrome.sidebar()
 chrome.offline_banner()
 page.run()

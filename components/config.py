@@ -26,6 +26,10 @@ DATA_DIR = "FLUX_STUDIO_DATA_DIR"
 DB_URL = "FLUX_STUDIO_DB_URL"
 OFFLINE_LATENCY = "FLUX_STUDIO_OFFLINE_LATENCY"
 CONCURRENCY = "FLUX_STUDIO_CONCURRENCY"
+# Sharing: the presenter's passcode, and the accounts that are presenters when Streamlit's
+# native sign-in (`[auth]` in secrets.toml) is configured.
+PASSCODE = "FLUX_STUDIO_PASSCODE"
+PRESENTERS = "FLUX_STUDIO_PRESENTERS"
 
 DEFAULT_OFFLINE_LATENCY_S = 1.5
 DEFAULT_CONCURRENCY = 4
@@ -119,3 +123,26 @@ def db_url() -> str:
     show it only through the log store's `describe`."""
     text, _ = lookup(DB_URL)
     return text or f"sqlite:///{db_path()}"
+
+
+def passcode() -> str | None:
+    """The presenter's passcode (environment or secrets); None: no passcode sign-in."""
+    text, _ = lookup(PASSCODE)
+    return text
+
+
+def presenters() -> tuple[str, ...]:
+    """Accounts (e-mail addresses) that sign in as presenters: a comma-separated text in the
+    environment, or a text or a list in secrets."""
+    env = os.environ.get(PRESENTERS, "").strip()
+    value: Any = env or secrets().get(PRESENTERS)
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list):
+        return ()
+    return tuple(str(v).strip() for v in value if str(v).strip())
+
+
+def auth_configured() -> bool:
+    """Whether Streamlit's native sign-in is set up: an `[auth]` table in secrets.toml."""
+    return isinstance(secrets().get("auth"), dict)

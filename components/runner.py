@@ -9,7 +9,13 @@ parameter, and its id goes out as the X-Client-Request-Id header; the same row i
 the result or the error when the call ends. So a crash, or an answer that never came, still
 leaves a row that can be matched to a charge in the provider's usage log.
 
-Imports: api, images, log
+Spending is checked before anything is queued: with a ledger, a run's estimated cost is held
+against the day's budgets (all of it, or the run is refused), and each hold ends when its job's
+row is final. Requests wait for a slot in the process-wide provider gate, so the provider's
+concurrency limit holds across every session. A 403 (the account may not spend: out of credits)
+stops the rest of the batch.
+
+Imports: api, images, log, sharing, gate
 """
 
 from __future__ import annotations
@@ -19,18 +25,29 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from components.api.client import FluxClient, GenerationResult
-from components.api.contract import GenerationRequest
-from components.api.errors import ErrorType, FluxError, InternalError, ValidationError, redact
+from components.api.contract import GenerationRequest, estimate_cost_usd
+from components.api.errors import (
+    ErrorType,
+    FluxError,
+    InternalError,
+    PermissionDeniedError,
+    ValidationError,
+    redact,
+)
+from components.gate import ProviderGate
 from components.images.store import ImageStore, StoredImage, image_id
 from components.log.schema import BackendName, RowStatus
 from components.log.store import LogStore
+from components.sharing.budget import Ledger, Limits
+from components.sharing.roles import PRESENTER_ID
 
 log = logging.getLogger(__name__)
 
@@ -77,13 +94,16 @@ class Outcome:
 class Run:
     """A batch in flight: poll `outcomes`, iterate `as_completed`, or `cancel` what is queued."""
 
-    def __init__(self, jobs: list[Job]):
+    def __init__(self, jobs: list[Job], on_cancel: Callable[[list[str]], None] | None = None):
         self.jobs = jobs
         self._futures: list[Future[Outcome]] = []
         self._lock = threading.Lock()
         self._outcomes: dict[str, Outcome] = {}
         self._done = threading.Event()
+        self._on_cancel = on_cancel
         self.cancelled: set[str] = set()
+        self.stopping = False  # set by cancel: jobs still waiting for a provider slot stay home
+        self.stopped_because: str | None = None  # why the batch stopped early, for the page
         self.started = time.perf_counter()
         if not jobs:
             self._done.set()
@@ -118,17 +138,34 @@ class Run:
         with self._lock:
             return len(self.jobs) - len(self._outcomes) - len(self.cancelled)
 
-    def cancel(self) -> int:
-        """Cancel every job not yet started; running ones finish (and are kept)."""
-        count = 0
-        for job, future in zip(self.jobs, self._futures, strict=True):
+    def cancel(self, because: str | None = None) -> int:
+        """Cancel every job not yet sent; ones at the provider finish (and are kept)."""
+        self.stopping = True
+        if because and self.stopped_because is None:
+            self.stopped_because = because
+        ids = []
+        # Before `track` (a worker can stop the batch while it is still being queued) there
+        # are no futures to cancel yet: `stopping` keeps every job that reaches a slot home.
+        futures = self._futures if len(self._futures) == len(self.jobs) else []
+        for job, future in zip(self.jobs, futures, strict=False):
             if future.cancel():
-                with self._lock:
-                    self.cancelled.add(job.id)
-                count += 1
+                ids.append(job.id)
+        # Holds end before the run says it is finished: a page that sees it finished sees the
+        # budget as it now is.
+        if ids and self._on_cancel is not None:
+            self._on_cancel(ids)
         with self._lock:
+            self.cancelled.update(ids)
             self._check_done()
-        return count
+        return len(ids)
+
+    def drop(self, job: Job) -> None:
+        """A job that was cancelled while it waited for a provider slot: it never left."""
+        if self._on_cancel is not None:
+            self._on_cancel([job.id])
+        with self._lock:
+            self.cancelled.add(job.id)
+            self._check_done()
 
     def wait(self, timeout: float | None = None) -> bool:
         return self._done.wait(timeout)
@@ -163,6 +200,9 @@ class Runner:
         backend: str,
         session_id: str,
         concurrency: int = 4,
+        made_by: str = PRESENTER_ID,
+        gate: ProviderGate | None = None,
+        ledger: Ledger | None = None,
     ):
         self.client = client
         self.log_store = log_store
@@ -170,12 +210,40 @@ class Runner:
         self.backend = backend
         self.session_id = session_id
         self.concurrency = max(1, int(concurrency))
+        self.made_by = made_by
+        self.gate = gate
+        self.ledger = ledger
         self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="flux-run")
 
-    def submit(self, jobs: list[Job]) -> Run:
-        run = Run(jobs)
-        run.track([self._pool.submit(self._work, run, job) for job in jobs])
+    def submit(self, jobs: list[Job], limits: Limits | None = None) -> Run:
+        """Queue the jobs. With a ledger and limits, their estimated cost is held first, or
+        BudgetRefused is raised and nothing is queued (the offline demo costs nothing)."""
+        if self.ledger is not None and limits is not None and self.backend != BackendName.OFFLINE:
+            self.ledger.hold(self.made_by, [(j.id, self.estimate(j)) for j in jobs], limits)
+        run = Run(jobs, on_cancel=self._release)
+        try:
+            run.track([self._pool.submit(self._work, run, job) for job in jobs])
+        except BaseException:
+            # Not queued (a runner already shut down, say): nothing will spend, so hold nothing.
+            run.stopping = True
+            self._release([j.id for j in jobs])
+            raise
         return run
+
+    @staticmethod
+    def estimate(job: Job) -> float:
+        """A job's cost at list price (what a hold is for)."""
+        images = job.request.num_images
+        return estimate_cost_usd(images if isinstance(images, int) and images > 0 else 1)
+
+    def _release(self, ids: list[str]) -> None:
+        if self.ledger is None:
+            return
+        try:
+            self.ledger.release(ids)
+        except Exception:
+            # A hold left behind only over-counts until it expires: never lose a result to it.
+            log.error("could not end budget holds: %s", traceback.format_exc())
 
     def run(self, jobs: list[Job], timeout: float | None = None) -> list[Outcome]:
         """Submit and wait: handy for scripts, tests and the benchmark."""
@@ -206,14 +274,23 @@ class Runner:
             log.exception("request check crashed")
             outcome.error = InternalError(f"Unexpected failure: {type(exc).__name__}: {exc}")
             return self._finish(run, outcome, None)
-        row_id = self._log_sent(outcome)
-        try:
-            outcome.result = self.client.generate(job.request, client_request_id=job.id)
-        except FluxError as exc:
-            outcome.error = exc
-        except Exception as exc:  # a bug must still leave a row and an answer on screen
-            log.exception("generation crashed")
-            outcome.error = InternalError(f"Unexpected failure: {type(exc).__name__}: {exc}")
+        with self.gate.slot() if self.gate is not None else nullcontext():
+            if run.stopping:
+                run.drop(job)  # cancelled (or the batch stopped) while it waited: never sent
+                return outcome
+            outcome.started = time.perf_counter()
+            row_id = self._log_sent(outcome)
+            try:
+                outcome.result = self.client.generate(job.request, client_request_id=job.id)
+            except FluxError as exc:
+                outcome.error = exc
+            except Exception as exc:  # a bug must still leave a row and an answer on screen
+                log.exception("generation crashed")
+                outcome.error = InternalError(f"Unexpected failure: {type(exc).__name__}: {exc}")
+        if isinstance(outcome.error, PermissionDeniedError):
+            # Out of credits (or a plan that may not do this): every other job would fail the
+            # same way, so the ones not yet sent stay home.
+            run.cancel(because=outcome.error.message)
         if outcome.result is not None and self.backend == BackendName.OFFLINE:
             # The offline stand-in reports a simulated charge like the provider; the demo is free.
             outcome.result = replace(outcome.result, credits_used=None, cost_usd=None)
@@ -230,6 +307,7 @@ class Runner:
             log.error("could not write the log row: %s", traceback.format_exc())
             note = "The log row was not saved."
             outcome.storage_error = " ".join(filter(None, (outcome.storage_error, note)))
+        self._release([outcome.job.id])  # the row carries the cost from now on
         run.record(outcome)
         return outcome
 
@@ -292,6 +370,7 @@ class Runner:
         return {
             "id": job.id,
             "session_id": self.session_id,
+            "made_by": self.made_by,
             "group_id": job.group_id,
             "group_label": job.label,
             "backend": self.backend,

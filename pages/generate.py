@@ -4,12 +4,14 @@ import streamlit as st
 
 from components.api.contract import estimate_cost_usd, price_text
 from components.api.errors import ValidationError
-from components.ui import connection, handoff, param_form, runs
+from components.ui import access, connection, handoff, param_form, runs
 from components.ui.frame_guard import require_frame
 from components.ui.generate import results as gen_results
 from components.ui.safe import md_escape
 
 require_frame()
+
+REFUSED_STATE = "gen_refused"  # why the last click sent nothing (budget, viewer rules)
 
 
 def on_generate() -> None:
@@ -17,6 +19,9 @@ def on_generate() -> None:
     if busy():
         # A second click (or Ctrl+Enter) can arrive before the disabled button is drawn: it
         # must not send, and pay for, the same request again.
+        return
+    if why := access.may_generate():
+        st.session_state[REFUSED_STATE] = why  # checked before anything, even a log row
         return
     request = param_form.current_request()
     try:
@@ -26,7 +31,10 @@ def on_generate() -> None:
         runs.runner().log_rejected(request, exc)
         return
     st.session_state[param_form.ERRORS_STATE] = {}
-    gen_results.submit(request)
+    try:
+        gen_results.submit(request)
+    except runs.RunRefused as exc:
+        st.session_state[REFUSED_STATE] = exc.message
 
 
 def busy() -> bool:
@@ -37,6 +45,7 @@ def busy() -> bool:
 def controls() -> None:
     """The Generate button, the cost line and the share hint."""
     request = param_form.current_request()
+    closed = access.may_generate()  # the click is checked again on the server (runs.submit)
     st.button(
         "Generate",
         type="primary",
@@ -44,9 +53,11 @@ def controls() -> None:
         shortcut="Ctrl+Enter",
         key=param_form.SUBMIT_KEY,
         on_click=on_generate,
-        disabled=busy(),
+        disabled=busy() or bool(closed),
         width="stretch",
     )
+    if closed:
+        st.info(md_escape(closed), icon=":material/visibility:")
     images = request.num_images if isinstance(request.num_images, int) else 1
     if connection.backend().offline:
         st.caption(f"{images} image(s) · offline demo: no credits used.")
@@ -58,6 +69,8 @@ def controls() -> None:
         )
     if param_form.errors():
         st.error("Nothing was sent: fix the fields marked above.", icon=":material/error:")
+    if refused := st.session_state.pop(REFUSED_STATE, None):
+        st.error(f"Nothing was sent. {md_escape(refused)}", icon=":material/block:")
     st.caption(
         ":material/link: The address bar holds these settings: copy it to share a pre-filled form "
         "(it never contains your key)."

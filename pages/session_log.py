@@ -19,7 +19,7 @@ st.title("Session log", anchor=False)
 log_actions.show_flash()
 fp = log_data.fingerprint()  # one scan per run; every cache below is keyed on it
 filt = log_filters.filter_bar(log, fp)
-db = log.name
+db = log_data.cache_key(log)  # a viewer's scoped view never shares a cache entry
 total = log_data.count(log, db, filt, fp)
 view = log_data.overview(log, db, filt, fp)
 log_overview.metrics_row(view.metrics)

@@ -2,11 +2,12 @@
 
 import streamlit as st
 
-from components.ui import resources
+from components.ui import access, resources
 from components.ui.frame_guard import require_frame
 from components.ui.settings import panel as settings_panel
 
 require_frame()
+access.require_presenter("Settings")
 
 st.title("Settings", anchor=False)
 
@@ -18,4 +19,4 @@ settings_panel.limits_form()
 settings_panel.connection_check()
 
 st.subheader("Data folder", anchor=False)
-settings_panel.data_folder(resources.stores())
+settings_panel.data_folder(resources.all_stores())

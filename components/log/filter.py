@@ -42,6 +42,7 @@ class LogFilter:
     min_rating: int | None = None
     ids: tuple[str, ...] | None = None
     errors_only: bool = False
+    made_by: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "aspect_ratios", _tuple_or_none(self.aspect_ratios))
@@ -70,7 +71,7 @@ class LogFilter:
             out.append(c.aspect_ratio.in_(list(self.aspect_ratios)))
         if self.raw is not None:
             out.append(c.raw == bool(self.raw))
-        for name in ("backend", "session_id", "group_id"):
+        for name in ("backend", "session_id", "group_id", "made_by"):
             value = getattr(self, name)
             if value is not None:
                 out.append(c[name] == value)

@@ -16,11 +16,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Column, Connection, Index, Integer, MetaData, Table, Text, insert, inspect
-from sqlalchemy.schema import CreateTable
+from sqlalchemy.schema import CreateIndex, CreateTable
 
 from components.log.schema import (
     COLUMNS,
     INDEXED,
+    MADE_BY_INDEX,
+    SHARING_TABLES,
     TABLE,
     log_columns,
     log_revision,
@@ -75,11 +77,24 @@ def _v4(conn: Connection) -> None:
     add_column(conn, TABLE, Column("inference_id", Text))
 
 
+def _v5(conn: Connection) -> None:
+    """Sharing: who made each row, and the tables of presenter settings, budget holds,
+    connected visitors and failed sign-ins."""
+    add_column(conn, TABLE, Column("made_by", Text))
+    names = inspect(conn)
+    if MADE_BY_INDEX.name not in {i["name"] for i in names.get_indexes(TABLE)}:
+        conn.execute(CreateIndex(MADE_BY_INDEX))
+    for table in SHARING_TABLES:
+        if not names.has_table(table.name):
+            conn.execute(CreateTable(table))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "request log", _v1),
     Migration(2, "rating and note", _v2),
     Migration(3, "change counters", _v3),
     Migration(4, "inference id", _v4),
+    Migration(5, "sharing", _v5),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

@@ -61,6 +61,8 @@ COLUMN_TYPES: dict[str, str] = {
     "note": "text",
     # The provider's x-inference-id: the id its charge is recorded under.
     "inference_id": "text",
+    # Who sent it: "presenter", or a viewer's anonymous id ("viewer-3f2a9c1e").
+    "made_by": "text",
 }
 COLUMNS: tuple[str, ...] = tuple(COLUMN_TYPES)
 
@@ -133,6 +135,8 @@ request_log = Table(
     *log_columns(),
     *(Index(f"ix_{TABLE}_{name}", name) for name in INDEXED),
 )
+# Added by migration step 5 (INDEXED is step 1's list and stays as shipped).
+MADE_BY_INDEX = Index(f"ix_{TABLE}_made_by", request_log.c.made_by)
 
 # Counters bumped in the same transaction as every write, so a page can tell in one indexed
 # read whether anything it cached changed (and what: rows, ratings, notes, other edits), with
@@ -155,3 +159,39 @@ schema_migrations = Table(
     Column("name", Text, nullable=False),
     Column("applied_at", Text, nullable=False),
 )
+
+
+# Sharing the studio (components/sharing): the presenter's studio-wide settings, budget holds
+# for runs in flight, who is connected, and failed sign-ins per client.
+studio_policy = Table(
+    "studio_policy",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("value", Text, nullable=False),  # JSON
+)
+budget_holds = Table(
+    "budget_holds",
+    metadata,
+    Column("id", Text, primary_key=True),  # the job's id, which is its log row's id
+    Column("made_by", Text, nullable=False),
+    Column("usd", Float, nullable=False),
+    Column("created_at", Text, nullable=False),
+)
+visitors = Table(
+    "studio_visitors",
+    metadata,
+    Column("id", Text, primary_key=True),  # the browser session
+    Column("visitor", Text, nullable=False),  # who: what log rows' made_by says
+    Column("role", Text, nullable=False),
+    Column("label", Text, nullable=False),
+    Column("since", Text, nullable=False),
+    Column("last_seen", Text, nullable=False),
+)
+sign_in_failures = Table(
+    "sign_in_failures",
+    metadata,
+    Column("client", Text, primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("locked_until", Float, nullable=False),
+)
+SHARING_TABLES = (studio_policy, budget_holds, visitors, sign_in_failures)

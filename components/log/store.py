@@ -19,10 +19,11 @@ Adding a table (settings, budgets, votes, presets, lineage...):
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -146,6 +147,9 @@ class LogStore:
         # counters' table exists (after migrating).
         self._lock_rows = False
         self._pid = os.getpid()
+        # Set only on the copies `scoped` makes: whose rows a viewer reads, and may change.
+        self.read_scope: str | None = None
+        self.write_scope: str | None = None
         try:
             self._migrate()
         except (sa_exc.SQLAlchemyError, RuntimeError) as err:
@@ -156,6 +160,28 @@ class LogStore:
                 f"{config.DB_URL}={database.describe(self.url)}: the log could not be opened "
                 f"or upgraded ({database.scrub(reason, self.url) or type(err).__name__})."
             ) from None
+
+    def scoped(self, *, read: str | None, write: str | None) -> LogStore:
+        """This store as one viewer sees it (same engine): reads limited to rows `made_by`
+        `read` (None: every row) and changes to rows made by `write` (None: any row). The
+        limit lives in the SQL, so no page can forget it; imports need an unscoped store."""
+        view = copy.copy(self)
+        view.read_scope, view.write_scope = read, write
+        return view
+
+    def _reads(self) -> list[ColumnElement[bool]]:
+        return [] if self.read_scope is None else [_LOG.c.made_by == self.read_scope]
+
+    def _writes(self) -> list[ColumnElement[bool]]:
+        return [] if self.write_scope is None else [_LOG.c.made_by == self.write_scope]
+
+    def reader(self) -> Connection:
+        """A connection for reading (the sharing tables use the log's database too)."""
+        return self._reader()
+
+    def transaction(self) -> AbstractContextManager[Connection]:
+        """One write transaction, locked as every log write is (see `_write`)."""
+        return self._write()
 
     def _reader(self) -> Connection:
         if database.after_fork(self.engine, self._pid):
@@ -216,6 +242,8 @@ class LogStore:
         """Insert one row now, committed before returning; returns its id."""
         check_names(row)
         values = dict(zip(COLUMNS, encode_row(row), strict=True))
+        if self.write_scope is not None:
+            values["made_by"] = self.write_scope  # a viewer's rows are always theirs
         try:
             with self._write() as conn:
                 conn.execute(insert(_LOG), values)
@@ -229,13 +257,17 @@ class LogStore:
         check_names(fields)
         if "id" in fields:
             raise ValueError("id cannot be changed")
+        if "made_by" in fields and self.write_scope is not None:
+            raise PermissionError("who made a row is not a viewer's to change")
         if not fields:
             return self.get(row_id) is not None
         values = {name: encode_value(name, value) for name, value in fields.items()}
         if "created_at" in values and values["created_at"] is None:
             raise ValueError("created_at cannot be empty")
         with self._write() as conn:
-            found = conn.execute(update(_LOG).where(_LOG.c.id == row_id).values(**values))
+            found = conn.execute(
+                update(_LOG).where(_LOG.c.id == row_id, *self._writes()).values(**values)
+            )
             changed = found.rowcount > 0
             if changed:
                 others = set(values) - {"rating", "note"}
@@ -250,7 +282,7 @@ class LogStore:
 
     def get(self, row_id: str) -> dict[str, Any] | None:
         with self._reader() as conn:
-            found = conn.execute(select(_LOG).where(_LOG.c.id == row_id)).first()
+            found = conn.execute(select(_LOG).where(_LOG.c.id == row_id, *self._reads())).first()
         return None if found is None else decode_row(tuple(found))
 
     def delete(self, ids: Sequence[str]) -> list[dict[str, Any]]:
@@ -262,9 +294,10 @@ class LogStore:
         with self._write() as conn:
             for start in range(0, len(wanted), DELETE_CHUNK):
                 chunk = wanted[start : start + DELETE_CHUNK]
-                found = conn.execute(select(_LOG).where(_LOG.c.id.in_(chunk))).all()
+                mine = (_LOG.c.id.in_(chunk), *self._writes())
+                found = conn.execute(select(_LOG).where(*mine)).all()
                 rows.extend(decode_row(tuple(r)) for r in found)
-                conn.execute(delete(_LOG).where(_LOG.c.id.in_(chunk)))
+                conn.execute(delete(_LOG).where(*mine))
             self._bump(conn, rows=bool(rows))
         return rows
 
@@ -306,7 +339,7 @@ class LogStore:
             raise ValueError("columns: name at least one column")
         stmt = (
             select(*(_LOG.c[n] for n in names))
-            .where(*make_filter(filt, filters).conditions(_LOG))
+            .where(*make_filter(filt, filters).conditions(_LOG), *self._reads())
             .order_by(*_NEWEST_FIRST)
         )
         if limit is not None:
@@ -346,14 +379,14 @@ class LogStore:
 
     def count(self, filt: LogFilter | None = None, **filters: Any) -> int:
         stmt = select(func.count()).select_from(_LOG)
-        stmt = stmt.where(*make_filter(filt, filters).conditions(_LOG))
+        stmt = stmt.where(*make_filter(filt, filters).conditions(_LOG), *self._reads())
         with self._reader() as conn:
             return int(conn.execute(stmt).scalar_one())
 
     def groups(self, session_id: str | None = None) -> pd.DataFrame:
         """One row per comparison run: when it started, how many requests, how many failed,
         and the prompt of its first request; newest first."""
-        where: list[ColumnElement[bool]] = [_LOG.c.group_id.is_not(None)]
+        where: list[ColumnElement[bool]] = [_LOG.c.group_id.is_not(None), *self._reads()]
         if session_id is not None:
             where.append(_LOG.c.session_id == session_id)
         first = (
@@ -440,6 +473,8 @@ class LogStore:
         """Merge exported rows by id: new ids are added, known ids left alone, rows without a
         valid id (or with values that do not fit their column) refused. Unknown columns are
         ignored so files from newer versions still import."""
+        if self.write_scope is not None:
+            raise PermissionError("importing rows is the presenter's")
         records = parse_records(data, fmt.lower())
         good: dict[str, dict[str, Any]] = {}
         problems: list[str] = []

@@ -3,13 +3,14 @@
 - `state` (this session's settings and id), `keys` (where the key comes from), `connection`
   (which backend, and the client for it), `runs` (this session's runner), `balance`,
   `resources` (per-process offline backend and stores), `pages` (the pages, defined once),
-  `access` (who may open the studio at all);
+  `access` (who this session is: the guard, the sign-in page, the presenter's checks);
 - `handoff` (what crosses pages), `chrome` (sidebar and banner), `frame_guard`, `messages`,
   `safe` (text shown as text), `image_card`, `reveal` (NSFW-flagged images), `judging`
   (ratings and notes), `param_form` (the request form's widgets), `prompt_assist`.
 
-Then one package per page. A page package (`generate`, `compare`, `session_log`, `settings`)
+Then one package per page. A page package (`generate`, `compare`, `session_log`, `settings`,
+`sharing`)
 never imports another page's package: what crosses pages goes through `handoff`.
 
-Imports: config, api, offline, images, log, runner, compare, ui
+Imports: config, api, offline, images, log, runner, compare, sharing, gate, ui
 """

@@ -1,17 +1,21 @@
-"""What every page shares: the sidebar badge (backend, balance, limits) and the offline banner."""
+"""What every page shares: the sidebar (backend, who you are, the spending meter, limits) and
+the offline banner."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from components import config
-from components.ui import balance, connection, pages, state
-from components.ui.safe import md_escape
+from components.sharing.budget import usd
+from components.sharing.roles import Visitor
+from components.ui import access, balance, connection, pages, resources, state
+from components.ui.safe import md_escape, usd_md
 
 
 def sidebar() -> None:
     info = connection.backend()
     conf = state.settings()
+    who = access.current()
     with st.sidebar:
         st.markdown("### :material/auto_awesome: FLUX Ultra Studio")
         st.caption("FLUX 1.1 [pro] Ultra on the AI/ML API")
@@ -21,12 +25,68 @@ def sidebar() -> None:
                 st.caption(f":material/key_off: {md_escape(info.problem)}")
         else:
             st.badge("AI/ML API", icon=":material/cloud_done:", color="green")
-            bal, err = balance.balance()
-            if bal is not None:
-                st.metric("Balance", f"${bal.current_balance:,.2f}", border=False)
-            else:
-                st.caption(":material/warning: Balance unavailable. Check Settings.")
+        if access.access_configured():
+            visitor_line(who)
+        if not info.offline:
+            meter(who)
         st.caption(f"Up to {conf.concurrency} requests at once · {conf.retries} retries")
+    if access.access_configured():
+        heartbeat()
+
+
+def visitor_line(who: Visitor) -> None:
+    icon = ":material/co_present:" if who.presenter else ":material/visibility:"
+    left, right = st.columns([3, 2], vertical_alignment="center")
+    left.markdown(f"{icon} **{md_escape(access.role_label(who))}**")
+    right.button("Sign out", key="chrome_sign_out", on_click=access.sign_out, width="stretch")
+
+
+def meter(who: Visitor) -> None:
+    """Spent today, budget left and the balance: what a refused run would point at."""
+    rules = resources.policy()
+    used = resources.sharing().ledger.usage()
+    if who.presenter:
+        left = max(0.0, rules.studio_budget_usd - used.studio_usd)
+        st.metric(
+            "Spent today",
+            usd(used.studio_usd),
+            border=False,
+            help=f"Everyone together, since 00:00 UTC; runs on their way count at list price. "
+            f"The studio's daily budget is {usd(rules.studio_budget_usd)} (Sharing page).",
+        )
+    else:
+        mine = used.of(who.id)
+        left = max(
+            0.0,
+            min(rules.viewer_budget_usd - mine, rules.studio_budget_usd - used.studio_usd),
+        )
+        st.metric(
+            "You spent today",
+            usd(mine),
+            border=False,
+            help=f"Your daily budget is {usd(rules.viewer_budget_usd)}; the presenter sets it.",
+        )
+    st.caption(f"Budget left today: **{usd_md(left)}**")
+    bal, err = balance.balance()
+    if bal is not None:
+        st.caption(f"Account balance: **{usd_md(bal.current_balance)}**")
+    elif err:
+        st.caption(":material/warning: Balance unavailable. Check Settings.")
+    else:
+        st.caption("Account balance: checking…")
+
+
+@st.fragment(run_every=access.HEARTBEAT_S)
+def heartbeat() -> None:
+    """While a tab is open it says so, and a viewer signed out by a new passcode (or a
+    presenter's switch) sees it without clicking: the whole app reruns through the guard."""
+    who = state.visitor()
+    if who is None:
+        return
+    passcode_viewer = not who.presenter and who.how != "sign-in"
+    if passcode_viewer and resources.policy(fresh=True).epoch != who.epoch:
+        st.rerun(scope="app")
+    access.note_presence(who)
 
 
 def offline_banner() -> None:

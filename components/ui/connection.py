@@ -109,7 +109,11 @@ def endpoint(conf: state.StudioSettings | None = None) -> Endpoint:
     """`decide` for this session: its base URL and typed key, the configured base URL and key."""
     conf = conf or state.settings()
     studio_key, studio_source = keys.studio_key()
-    return decide(conf.base_url, config.base_url(), keys.typed_key(), studio_key, studio_source)
+    who = state.visitor()
+    # A viewer's requests go where the studio is configured to send them, whatever the session
+    # holds: the base URL is the presenter's to choose.
+    base = conf.base_url if who is None or who.presenter else config.base_url()
+    return decide(base, config.base_url(), keys.typed_key(), studio_key, studio_source)
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,16 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
+from components.ui import access
+
 FRAME_SEEN = "_studio_frame_seen"
+FRAME_RAN = "_studio_frame_ran"  # set by the frame on each run, taken by the page it runs
 
 
 def mark_frame() -> None:
-    """Called by app.py: this session has been through the frame at least once."""
+    """Called by app.py: this session has been through the frame (and this run did)."""
     st.session_state[FRAME_SEEN] = True
+    st.session_state[FRAME_RAN] = True
 
 
 def require_frame() -> None:
@@ -27,3 +31,8 @@ def require_frame() -> None:
     if PagesManager.uses_pages_directory and not st.session_state.get(FRAME_SEEN):
         PagesManager.uses_pages_directory = False
         st.rerun()
+    if not st.session_state.pop(FRAME_RAN, False):
+        # A page run without the frame (a test running one page file) still meets the guard,
+        # so no page ever runs for a visitor who is nobody, or who was signed out since.
+        access.guard()
+        access.apply_limits()

@@ -9,9 +9,13 @@ import streamlit as st
 
 from components.ui import resources
 
+NOT_YOURS = "Only the presenter, or the viewer who made it, can rate or annotate this image."
+
 
 def set_rating(row_id: str, rating: int | None) -> None:
-    resources.stores()[0].update(row_id, rating=rating)
+    # A viewer's store changes only the viewer's own rows (LogStore.scoped): False otherwise.
+    if not resources.stores()[0].update(row_id, rating=rating):
+        st.toast(NOT_YOURS, icon=":material/lock:")
 
 
 def save_stars(row_id: str, key: str) -> None:
@@ -23,5 +27,7 @@ def save_stars(row_id: str, key: str) -> None:
 def save_note(row_id: str, key: str) -> None:
     """on_change of a note input: surrounding blanks dropped, an empty note stored as none."""
     text = (st.session_state.get(key) or "").strip()
-    resources.stores()[0].update(row_id, note=text or None)
-    st.toast("Note saved", icon=":material/check:")
+    if resources.stores()[0].update(row_id, note=text or None):
+        st.toast("Note saved", icon=":material/check:")
+    else:
+        st.toast(NOT_YOURS, icon=":material/lock:")

@@ -7,13 +7,18 @@ from __future__ import annotations
 import streamlit as st
 
 from components import config
+from components.ui import state
 
 KEY_STATE = "_studio_api_key"  # leading underscore: never bound to a widget or the URL
 SESSION_SOURCE = "this browser session"
 
 
 def typed_key() -> str | None:
-    """The key typed in Settings for this browser session, if any."""
+    """The key typed in Settings for this browser session, if any. Only a presenter's: a
+    viewer (say, in a tab where the presenter signed out) never sends a typed key."""
+    who = state.visitor()
+    if who is not None and not who.presenter:
+        return None
     return st.session_state.get(KEY_STATE) or None
 
 

@@ -12,10 +12,16 @@ class PageInfo:
     title: str
     icon: str
     default: bool = False
+    presenter_only: bool = False  # not listed for viewers; the page checks again itself
 
 
 GENERATE = PageInfo("pages/generate.py", "Generate", ":material/auto_awesome:", default=True)
 COMPARE = PageInfo("pages/compare.py", "Compare", ":material/compare:")
 SESSION_LOG = PageInfo("pages/session_log.py", "Session log", ":material/table_view:")
-SETTINGS = PageInfo("pages/settings.py", "Settings", ":material/tune:")
-ALL = (GENERATE, COMPARE, SESSION_LOG, SETTINGS)
+SETTINGS = PageInfo("pages/settings.py", "Settings", ":material/tune:", presenter_only=True)
+SHARING = PageInfo("pages/sharing.py", "Sharing", ":material/group:", presenter_only=True)
+ALL = (GENERATE, COMPARE, SESSION_LOG, SETTINGS, SHARING)
+
+
+def for_role(presenter: bool) -> tuple[PageInfo, ...]:
+    return tuple(p for p in ALL if presenter or not p.presenter_only)

@@ -1,17 +1,28 @@
 """Per-process resources shared by every session (st.cache_resource, never mutated per user):
-the offline backend and the stores."""
+the offline backend, the stores, the sharing tables' objects and the provider gate.
+
+`stores()` is where a viewer's view of the log is made: the log store comes back scoped to
+what this session's visitor may read and change (see `LogStore.scoped`), so no page can show a
+viewer rows that are not theirs to see, or change rows that are not theirs."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
 
 from components import config
+from components.gate import ProviderGate
 from components.images.store import ImageStore
 from components.log.database import DatabaseURLError
 from components.log.store import LogStore
 from components.offline.process import OfflineBackendProcess
+from components.sharing.budget import Ledger
+from components.sharing.passcode import SignInThrottle
+from components.sharing.policy import Policy, PolicyStore
+from components.sharing.presence import Presence
+from components.ui import state
 from components.ui.safe import md_escape
 
 
@@ -31,9 +42,59 @@ def _stores(folder: str, db_url: str) -> tuple[LogStore, ImageStore]:
     return LogStore(db_url or config.db_path(Path(folder))), ImageStore(Path(folder))
 
 
-def stores() -> tuple[LogStore, ImageStore]:
+def all_stores() -> tuple[LogStore, ImageStore]:
+    """The stores unscoped: for the presenter's tools and the sharing tables only."""
     setting, _ = config.lookup(config.DB_URL)
     return _stores(str(config.data_dir()), setting or "")
+
+
+def stores() -> tuple[LogStore, ImageStore]:
+    """The stores as this session's visitor may use them: a viewer reads every row or only
+    their own (the presenter's setting) and changes only their own."""
+    log, images = all_stores()
+    who = state.visitor()
+    if who is None or who.presenter:
+        return log, images
+    own = who.id if policy().viewers_see_own_rows_only else None
+    return log.scoped(read=own, write=who.id), images
+
+
+@dataclass(frozen=True)
+class Sharing:
+    policies: PolicyStore
+    ledger: Ledger
+    presence: Presence
+    throttle: SignInThrottle
+
+
+@st.cache_resource(show_spinner=False)
+def _sharing(_log: LogStore, key: str) -> Sharing:
+    return Sharing(PolicyStore(_log), Ledger(_log), Presence(_log), SignInThrottle(_log))
+
+
+def sharing() -> Sharing:
+    log, _ = all_stores()
+    return _sharing(log, f"{log.name}|{id(log)}")
+
+
+@st.cache_data(ttl=1.0, show_spinner=False, max_entries=4)
+def _policy(key: str) -> Policy:
+    return sharing().policies.load()
+
+
+def policy(fresh: bool = False) -> Policy:
+    """The presenter's studio-wide settings, read at most once a second for display; pass
+    `fresh` where a decision is made (may this viewer send, has the passcode changed)."""
+    if fresh:
+        _policy.clear()
+    log, _ = all_stores()
+    return _policy(f"{log.name}|{id(log)}")
+
+
+@st.cache_resource(show_spinner=False)
+def provider_gate() -> ProviderGate:
+    """One pool of provider slots for the whole process, sized by the presenter's setting."""
+    return ProviderGate(config.concurrency())
 
 
 def require_stores() -> None:
@@ -41,7 +102,7 @@ def require_stores() -> None:
     app with the reason (naming the setting, never a password), not a traceback. Nothing is
     cached on failure, so the next rerun tries again (a server that was down may be up)."""
     try:
-        stores()
+        all_stores()
     except DatabaseURLError as err:
         st.error(f"**The session log cannot open.** {md_escape(str(err))}", icon=":material/error:")
         st.stop()

@@ -1,23 +1,36 @@
-"""This session's runner: built from the session's settings, rebuilt when they change."""
+"""This session's runner, and the one door every generation goes through: `submit` checks
+that this visitor may send now and holds the run's cost against the day's budgets first."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from components.runner import Runner
-from components.ui import connection, keys, resources, state
+from components.runner import Job, Run, Runner
+from components.sharing.budget import BudgetRefused, Limits
+from components.ui import access, balance, connection, keys, resources, state
 
 RUNNER_STATE = "_studio_runner"
 
 
+class RunRefused(Exception):
+    """A run this session may not send now; the message says why and what to do."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 def runner() -> Runner:
-    """This session's runner, rebuilt when the backend, key or limits change."""
+    """This session's runner, rebuilt when the backend, key, limits or visitor change."""
     conf, info = state.settings(), connection.backend()
     key, _ = keys.api_key()
-    signature = connection.fingerprint(info.name, info.base_url, key, conf)
+    who = access.current()
+    log_store, image_store = resources.stores()
+    signature = connection.fingerprint(
+        info.name, info.base_url, key, conf, who.id, log_store.read_scope
+    )
     current = st.session_state.get(RUNNER_STATE)
     if current is None or current[0] != signature:
-        log_store, image_store = resources.stores()
         fresh = Runner(
             connection.make_client(conf),
             log_store,
@@ -25,9 +38,30 @@ def runner() -> Runner:
             backend=info.name,
             session_id=state.session_id(),
             concurrency=conf.concurrency,
+            made_by=who.id,
+            gate=resources.provider_gate(),
+            ledger=resources.sharing().ledger,
         )
         if current is not None:
             current[1].shutdown()  # running jobs finish and are logged; nothing is cut short
         st.session_state[RUNNER_STATE] = (signature, fresh)
         current = st.session_state[RUNNER_STATE]
     return current[1]
+
+
+def limits() -> Limits:
+    """What a run is checked against now: the presenter's budgets (read fresh) and the last
+    balance read in the background (never fetched on the click path)."""
+    rules = resources.policy(fresh=True)
+    own = None if access.is_presenter() else rules.viewer_budget_usd
+    return Limits(rules.studio_budget_usd, own, balance.known_balance_usd())
+
+
+def submit(jobs: list[Job]) -> Run:
+    """Send jobs for this session, or raise RunRefused (nothing sent, nothing held)."""
+    if why := access.may_generate():
+        raise RunRefused(why)
+    try:
+        return runner().submit(jobs, limits())
+    except BudgetRefused as exc:
+        raise RunRefused(exc.message) from None

@@ -19,3 +19,8 @@ def md_escape(text: object) -> str:
 def shorten(text: str, limit: int = 80) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def usd_md(value: float) -> str:
+    """An amount for markdown: a bare $ would start LaTeX."""
+    return f"\\${value:,.2f}"

@@ -9,9 +9,11 @@ from typing import Any
 import streamlit as st
 
 from components import config
+from components.sharing.roles import Visitor
 
 SETTINGS_STATE = "_studio_settings"
 SESSION_ID_STATE = "_studio_session_id"
+VISITOR_STATE = "_studio_visitor"  # set by the frame's guard on every run (ui/access.py)
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,12 @@ def session_id() -> str:
     return st.session_state[SESSION_ID_STATE]
 
 
+def visitor() -> Visitor | None:
+    """Who this session is, as the frame decided on this run (None before the guard ran)."""
+    who = st.session_state.get(VISITOR_STATE)
+    return who if isinstance(who, Visitor) else None
+
+
 def settings() -> StudioSettings:
     if SETTINGS_STATE not in st.session_state:
         st.session_state[SETTINGS_STATE] = StudioSettings()
@@ -40,3 +48,16 @@ def settings() -> StudioSettings:
 
 def update_settings(**changes: Any) -> None:
     st.session_state[SETTINGS_STATE] = replace(settings(), **changes)
+
+
+def apply_studio_limits(timeout: float, retries: int, concurrency: int, presenter: bool) -> None:
+    """Called by the frame on every run: the limits are the presenter's studio-wide ones
+    (in the database); a viewer's session also keeps the configured base URL and defaults,
+    whatever it held before (a presenter who signed out in this tab, say)."""
+    current = settings()
+    base = current if presenter else StudioSettings()
+    fresh = replace(
+        base, timeout=float(timeout), retries=int(retries), concurrency=int(concurrency)
+    )
+    if fresh != current:
+        st.session_state[SETTINGS_STATE] = fresh

@@ -1,6 +1,6 @@
 """Only this machine may use the studio while no access control exists (finding 2).
 
-`access.allowed` decides from the visitor's address alone; AppTest cannot set
+`access.is_loopback` decides from the visitor's address alone; AppTest cannot set
 `st.context.ip_address`, so the frame test replaces `access.visitor_ip` (the one place that
 reads it) and checks that app.py refuses before any page, store or key is touched.
 """
@@ -23,7 +23,7 @@ KEY = "sk-access-SECRET-00112233-eeff"
     "ip", [None, "127.0.0.1", "127.0.0.2", "127.255.255.254", "::1", "::ffff:127.0.0.1"]
 )
 def test_loopback_visitors_are_the_presenter(ip):
-    assert access.allowed(ip)
+    assert access.is_loopback(ip)
 
 
 @pytest.mark.parametrize(
@@ -43,7 +43,7 @@ def test_loopback_visitors_are_the_presenter(ip):
     ],
 )
 def test_everyone_else_is_refused_while_there_is_no_access_control(ip):
-    assert not access.allowed(ip)
+    assert not access.is_loopback(ip)
 
 
 def test_the_server_binds_to_localhost():
@@ -71,7 +71,7 @@ def test_the_frame_refuses_a_visitor_from_the_network(keyed, monkeypatch):
     assert [t.value for t in at.title] == [access.REFUSED_TITLE]
     text = rendered(at)
     assert "run the studio on your own machine" in text
-    assert "presenter/viewer roles" in text
+    assert "FLUX_STUDIO_PASSCODE" in text  # how to share it safely
     # Nothing else ran: no sidebar, no page, no call with the key, no log database.
     assert "Generate" not in [b.label for b in at.button]
     assert len(at.sidebar.children) == 0

@@ -70,6 +70,7 @@ def full_row(**over: object) -> dict[str, object]:
         "rating": None,
         "note": None,
         "inference_id": "inf-9f2c",
+        "made_by": "viewer-3f2a9c1e",
     }
     row.update(over)
     return row

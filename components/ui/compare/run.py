@@ -118,7 +118,11 @@ def _submit(mode: CompareMode) -> None:
         return
     group_id = uuid.uuid4().hex
     jobs = plan.jobs(group_id)
-    run = runs.runner().submit(jobs)
+    try:
+        run = runs.submit(jobs)
+    except runs.RunRefused as exc:
+        st.session_state[ERRORS_STATE] = [exc.message]
+        return
     st.session_state[LIVE_STATE] = LiveCompare(plan, jobs, run, group_id)
     st.session_state[VIEW_STATE] = View(group_id=group_id, from_log=False)
     st.session_state.pop(_confirm_key(plan), None)

@@ -16,7 +16,7 @@ from components.compare.sheet import (
     fill_headers,
     sheet_from_rows,
 )
-from components.ui import resources
+from components.ui import access, resources
 from components.ui.compare import grid as compare_grid
 from components.ui.compare import wipe as compare_wipe
 from components.ui.compare.run import View
@@ -24,6 +24,9 @@ from components.ui.safe import md_escape, shorten
 
 
 def _downloads(sheet: Sheet) -> None:
+    if not access.may_export():
+        st.caption(":material/lock: Downloads are the presenter's here.")
+        return
     _, images = resources.stores()
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     cols = st.columns(2)

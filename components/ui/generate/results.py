@@ -37,7 +37,7 @@ def entries() -> list[GenEntry]:
 def submit(request: GenerationRequest) -> GenEntry:
     info = connection.backend()
     job = Job(request)
-    run = runs.runner().submit([job])
+    run = runs.submit([job])  # RunRefused: not allowed or over budget, nothing sent
     api_base = state.settings().base_url
     entry = GenEntry(run, job, request.to_body(), info.name, api_base)
     history = entries()

@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from components.log.rows import file_paths, rerun_request, row_dict, usable_seed
-from components.ui import handoff
+from components.ui import access, handoff
 from components.ui.session_log import data as log_data
 
 PENDING_DELETE = "log_delete_pending"  # ids waiting for the confirming click
@@ -71,7 +71,8 @@ def row_actions(row: dict[str, Any]) -> None:
 
 
 def _ask_delete(ids: list[str]) -> None:
-    st.session_state[PENDING_DELETE] = list(ids)
+    if access.is_presenter():
+        st.session_state[PENDING_DELETE] = list(ids)
 
 
 def _cancel_delete() -> None:
@@ -93,6 +94,7 @@ def selection_bar(ids: list[str]) -> None:
         help=f"Select {COMPARE_MIN} to {COMPARE_MAX} rows to compare them",
     ):
         handoff.to_compare(ids=ids)
+    presenter = access.is_presenter()
     delete.button(
         f"Delete {count} row{'s' if count != 1 else ''}…",
         icon=":material/delete:",
@@ -100,6 +102,8 @@ def selection_bar(ids: list[str]) -> None:
         width="stretch",
         on_click=_ask_delete,
         args=(ids,),
+        disabled=not presenter,
+        help=None if presenter else "Deleting rows is the presenter's",
     )
 
 
@@ -110,6 +114,9 @@ def delete_confirmation() -> bool:
     an imported row may name another row's original, and that one is kept."""
     ids = st.session_state.get(PENDING_DELETE)
     if not ids:
+        return False
+    if not access.is_presenter():  # signed out since the first click, say
+        _cancel_delete()
         return False
     log, images = log_data.stores()
     rows = log.query(ids=tuple(ids), columns=["id", "image_paths", "thumb_paths"])

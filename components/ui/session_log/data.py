@@ -28,6 +28,12 @@ def stores() -> tuple[LogStore, ImageStore]:
     return resources.stores()
 
 
+def cache_key(log: LogStore) -> str:
+    """The log's name for cache keys, with the rows this session may read: a viewer limited
+    to their own rows must never be answered from the presenter's cached figures."""
+    return f"{log.name}|{log.read_scope or '*'}"
+
+
 def fingerprint() -> LogFingerprint:
     log, _ = stores()
     return log.fingerprint()

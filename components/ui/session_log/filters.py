@@ -136,7 +136,7 @@ def filter_bar(log: LogStore, fp: LogFingerprint) -> LogFilter:
             help="This session: only what was generated in this browser tab's session.",
         )
         mine = state.session_id() if scope == "mine" else None
-        found = log_data.groups(log, log.name, mine, fp)
+        found = log_data.groups(log, log_data.cache_key(log), mine, fp)
         group_col, rating_col, clear_col = st.columns([8, 3, 3], vertical_alignment="bottom")
         group = group_col.selectbox(
             "Comparison group",

@@ -13,7 +13,7 @@ from components.api.contract import GenerationRequest
 from components.images.store import sniff_format
 from components.log import archive as log_archive
 from components.log.store import LogFilter
-from components.ui import handoff
+from components.ui import access, handoff
 from components.ui.safe import md_escape
 from components.ui.session_log import data as log_data
 
@@ -23,6 +23,10 @@ UPLOAD_LIMIT_MB = 200
 
 def export_panel(filt: LogFilter, total: int) -> None:
     st.subheader("Export", anchor=False)
+    if not access.may_export():
+        # Not rendered at all: the button's data is built on the server, so no button, no file.
+        st.info("Exporting is the presenter's here.", icon=":material/lock:")
+        return
     st.caption(
         f"The {total:,} rows that match the filters, with every column. JSON and the ZIP import "
         "back exactly; the ZIP also holds the original image files. In the CSV, text a "
@@ -76,6 +80,9 @@ def _zip_too_large(size: int) -> bool:
 
 def import_panel() -> None:
     st.subheader("Import", anchor=False)
+    if not access.is_presenter():
+        st.info("Importing rows is the presenter's.", icon=":material/lock:")
+        return
     st.caption(
         "A file exported from this page (CSV, Parquet, JSON or ZIP). Rows merge by id: new ones "
         "are added, rows already in the log are left as they are."

@@ -15,13 +15,15 @@ from components.api.errors import (
 from components.config import data_dir
 from components.images.store import ImageStore
 from components.log.store import LogStore
-from components.ui import balance, connection, keys, state
+from components.ui import access, balance, connection, keys, resources, state
 from components.ui.safe import md_escape
 
 KEY_INPUT = "settings_key_input"
 
 
 def _save_key() -> None:
+    if not access.is_presenter():
+        return
     typed = (st.session_state.get(KEY_INPUT) or "").strip()
     st.session_state[KEY_INPUT] = ""  # the widget must not carry the key back to the page
     if typed and not keys.set_session_key(typed):
@@ -107,14 +109,29 @@ def _save_limits() -> None:
     if problem := connection.base_url_problem(base):
         st.session_state[LIMITS_FLASH] = ("error", problem)
         return
+    if not access.is_presenter():  # the page is the presenter's; so is its callback
+        st.session_state[LIMITS_FLASH] = ("error", "Settings are the presenter's.")
+        return
+    try:
+        resources.sharing().policies.save(
+            timeout_s=float(values["timeout"] or state.settings().timeout),
+            retries=int(values["retries"] or 0),
+            concurrency=int(values["concurrency"] or 1),
+        )
+    except ValueError as exc:
+        st.session_state[LIMITS_FLASH] = ("error", str(exc))
+        return
+    rules = resources.policy(fresh=True)
     state.update_settings(
         base_url=base.rstrip("/"),
-        timeout=float(values["timeout"] or state.settings().timeout),
-        retries=int(values["retries"] or 0),
-        concurrency=int(values["concurrency"] or 1),
         offline_latency=float(values["latency"] or 0.0),
     )
-    st.session_state[LIMITS_FLASH] = ("success", "Saved for this browser session.")
+    state.apply_studio_limits(rules.timeout_s, rules.retries, rules.concurrency, True)
+    st.session_state[LIMITS_FLASH] = (
+        "success",
+        "Saved for this browser session. The timeout, retries and concurrency limit apply to "
+        "the whole studio, every viewer included.",
+    )
 
 
 def limits_form() -> None:
