@@ -172,3 +172,33 @@ def test_a_viewer_sees_only_their_own_rows_when_the_presenter_says_so(shared):
     assert "the presenter's secret campaign" not in text
     # Export and import are the presenter's unless allowed.
     assert "Download CSV" not in [b.label for b in at.get("download_button")]
+
+
+def test_with_the_door_open_anyone_may_look_but_the_presenter_still_signs_in(shared):
+    store = policies(shared)
+    at = started()
+    assert "Continue as a viewer" not in [b.label for b in at.button]  # the safe default
+    store.save(viewers_need_passcode=False)
+    at.run()
+    button(at, "Continue as a viewer").click()
+    at.run()
+    assert not at.exception and titles(at) == ["Generate"]
+    assert button(at, "Generate").disabled  # looking only, until the presenter allows more
+    with pytest.raises(ValueError, match="Known pages"):  # not in a viewer's navigation
+        at.switch_page("pages/sharing.py")
+    # Closed again: a click on the stale button lets nobody in.
+    other = started()
+    store.save(viewers_need_passcode=True)
+    button(other, "Continue as a viewer").click()
+    other.run()
+    assert any("need the viewer passcode" in w.value for w in other.warning)
+    assert titles(other) != ["Generate"]
+
+
+def test_a_viewer_cannot_start_a_comparison_unless_allowed(shared):
+    store = policies(shared)
+    at = sign_in(started(), store.load().viewer_passcode)
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception
+    assert button(at, "Run comparison").disabled
+    assert "has not opened generating to viewers" in rendered(at)

@@ -18,7 +18,7 @@ from components.api.contract import price_text
 from components.compare.plan import CompareMode, Plan, PlanError
 from components.compare.sheet import sheet_from_run
 from components.runner import Job, Run
-from components.ui import connection, handoff, runs
+from components.ui import access, connection, handoff, runs
 from components.ui.compare import grid as compare_grid
 from components.ui.compare import setup as compare_setup
 from components.ui.safe import md_escape
@@ -157,13 +157,16 @@ def run_controls(mode: CompareMode) -> None:
                 )
         for problem in problems:
             st.caption(f":material/info: {md_escape(problem)}")
+        closed = access.may_generate()  # checked again at the click (runs.submit)
+        if closed:
+            st.caption(f":material/visibility: {md_escape(closed)}")
     cols[0].button(
         "Run comparison",
         type="primary",
         icon=":material/grid_view:",
         on_click=_submit,
         args=(mode,),
-        disabled=busy() or bool(problems) or not confirmed,
+        disabled=busy() or bool(problems) or not confirmed or bool(closed),
         width="stretch",
         key="cmp_run",
     )
