@@ -270,8 +270,10 @@ def _sign_in_page() -> None:
         st.form_submit_button(
             "Sign in", type="primary", on_click=_try_passcode, icon=":material/login:"
         )
-    if login.configured:
-        st.button("Sign in with your account", icon=":material/account_circle:", on_click=st.login)
+    if login.configured and st.button(
+        "Sign in with your account", icon=":material/account_circle:"
+    ):
+        st.login()  # in the script body, as Streamlit documents it (it redirects the browser)
     st.caption(
         "Viewers look at the studio's images and log, and generate if the presenter allows "
         "it, within a daily budget. Your sign-in lasts for this browser tab."

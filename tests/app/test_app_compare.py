@@ -222,3 +222,26 @@ def test_a_flagged_cell_stays_hidden_until_revealed(data, logged_group):
     at.button(key=f"reveal_btn_{jobs[0].id}_0").click().run()
     assert not any(notice in c.value for c in at.caption) and not at.exception
     assert len([i for i in at.get("image") if "result" in str(i.proto)]) == 3
+
+
+def test_out_of_credits_stops_the_rest_of_the_batch_and_says_so(data, monkeypatch, fault_server):
+    fault_server.expect_request("/v1/images/generations").respond_with_json(
+        {"message": "You've run out of credits", "statusCode": "403"}, status=403
+    )
+    fault_server.expect_request("/v2/billing").respond_with_json(
+        {"current_balance": 5.0, "currency": "USD"}
+    )
+    monkeypatch.setenv("AIMLAPI_API_KEY", "sk-compare-403-0000")
+    monkeypatch.setenv("AIMLAPI_BASE_URL", fault_server.url_for("").rstrip("/"))
+    monkeypatch.setenv("FLUX_STUDIO_CONCURRENCY", "1")
+    at = page()
+    at.text_area(key="cmp_prompt").input("a red car").run()
+    at.number_input(key="cmp_seed_count").set_value(4).run()
+    at.button(key="cmp_run").click().run()
+    finish_run(at)
+    sent = [r for r, _ in fault_server.log if r.path.endswith("generations")]
+    assert len(sent) == 1  # the first 403 kept the other three at home
+    rows = LogStore(db_path(data)).query()
+    assert len(rows) == 1 and rows["error_type"][0] == "permission"
+    shown = " ".join(e.value for e in at.error)
+    assert "The rest of the batch was not sent" in shown and "run out of credits" in shown

@@ -202,3 +202,19 @@ def test_a_viewer_cannot_start_a_comparison_unless_allowed(shared):
     assert not at.exception
     assert button(at, "Run comparison").disabled
     assert "has not opened generating to viewers" in rendered(at)
+
+
+def test_with_a_sign_in_configured_the_page_offers_it_and_reads_it_defensively(
+    tmp_path, monkeypatch
+):
+    """No passcode, `[auth]` said to be configured (the OIDC round trip cannot run here): the
+    sign-in page offers the account button and nothing breaks reading the login state."""
+    from components import config
+
+    monkeypatch.setenv("FLUX_STUDIO_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("FLUX_STUDIO_PASSCODE", raising=False)
+    monkeypatch.setattr(config, "auth_configured", lambda: True)
+    at = started()
+    assert not at.exception
+    assert "Sign in with your account" in [b.label for b in at.button]
+    assert titles(at) != ["Generate"]

@@ -228,4 +228,9 @@ def follow_or_announce() -> bool:
             f"{ok} of {len(current.jobs)} images in {last - current.run.started:.1f} s",
             icon=":material/check_circle:",
         )
+        if because := current.run.stopped_because:
+            # Out of credits (a 403): the cells not yet sent were kept home, and say so here.
+            note = f"The rest of the batch was not sent. {because}"
+            st.session_state[ERRORS_STATE] = [note]  # stays beside the Run button after this
+            st.error(md_escape(note), icon=":material/money_off:")
     return False
