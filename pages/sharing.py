@@ -13,12 +13,11 @@ st.title("Sharing", anchor=False)
 sharing_panel.show_flash()
 sharing_panel.access_status()
 
-st.subheader("Viewers", anchor=False)
-sharing_panel.viewer_passcode()
-sharing_panel.switches()
-
-st.subheader("Budget", anchor=False)
-sharing_panel.budgets()
+viewers_col, connected_col = st.columns([3, 2], gap="large")
+with viewers_col:
+    st.subheader("Viewers", anchor=False)
+    sharing_panel.viewer_passcode()
+    sharing_panel.switches()
 
 
 @st.fragment(run_every=10)
@@ -27,4 +26,8 @@ def _who() -> None:
     sharing_panel.connected()
 
 
-_who()
+with connected_col:
+    _who()
+
+st.subheader("Budget", anchor=False)
+sharing_panel.budgets()

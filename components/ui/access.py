@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ipaddress
 import time
+from pathlib import Path
 
 import streamlit as st
 
@@ -36,6 +37,7 @@ from components.sharing.passcode import (
 from components.sharing.presence import SEEN_EVERY_S
 from components.sharing.roles import Entry, Login, Role, Visitor
 from components.ui import keys, resources, state
+from components.ui import pages as studio_pages
 
 REFUSED_TITLE = "This studio is only open on the computer it runs on"
 SEEN_STATE = "_studio_seen_at"
@@ -185,7 +187,14 @@ def _entry_page(entry: Entry) -> None:
     if entry == Entry.SIGNED_OUT:
         st.session_state[SIGN_IN_FLASH] = SIGNED_OUT_NOTE
     title = "Not available" if entry == Entry.REFUSE else "Sign in"
-    st.navigation([st.Page(page, title=title, default=True)], position="hidden").run()
+    # The same page at every studio address, so a shared deep link (/session_log) shows the
+    # sign-in instead of "page not found", and lands where it pointed once signed in.
+    deep = [
+        st.Page(page, title=title, url_path=Path(info.path).stem)
+        for info in studio_pages.ALL
+        if not info.default
+    ]
+    st.navigation([st.Page(page, title=title, default=True), *deep], position="hidden").run()
 
 
 def _refusal_page() -> None:

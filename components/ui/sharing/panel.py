@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import pandas as pd
 import streamlit as st
@@ -98,24 +99,28 @@ def _rotate() -> None:
 
 def viewer_passcode() -> None:
     rules = resources.policy()
-    left, right = st.columns([3, 2], vertical_alignment="bottom")
-    with left:
-        st.markdown("**Viewer passcode**: say it or show it to your audience.")
-        st.code(rules.viewer_passcode, language=None)
-    right.button(
+    st.markdown("**Viewer passcode**: say it or show it to your audience.")
+    st.code(rules.viewer_passcode, language=None)
+    st.button(
         "New passcode (signs every viewer out)",
         icon=":material/autorenew:",
         on_click=_rotate,
-        width="stretch",
         key="sharing_rotate",
     )
-    url = st.context.url or ""
-    if url:
+    if link := share_link(st.context.url or ""):
         st.caption(
-            f"Link to share: `{md_escape(url.split('?')[0].rsplit('/', 1)[0] or url)}`. "
-            "An address like localhost only works on this computer: share the address others "
-            "reach this machine by."
+            "Link to share (an address such as localhost or 127.0.0.1 only works on this "
+            "computer: share the address others reach it by):"
         )
+        st.code(link, language=None)
+
+
+def share_link(url: str) -> str:
+    """The studio's root from the address the presenter has open (no page, no query)."""
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.netloc:
+        return ""
+    return f"{parts.scheme}://{parts.netloc}/"
 
 
 def switches() -> None:
