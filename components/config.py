@@ -30,6 +30,9 @@ CONCURRENCY = "FLUX_STUDIO_CONCURRENCY"
 # native sign-in (`[auth]` in secrets.toml) is configured.
 PASSCODE = "FLUX_STUDIO_PASSCODE"
 PRESENTERS = "FLUX_STUDIO_PRESENTERS"
+# The address others reach the studio by (a vote's link and QR code): the one the presenter has
+# open is often localhost, which a phone cannot reach.
+PUBLIC_URL = "FLUX_STUDIO_PUBLIC_URL"
 
 DEFAULT_OFFLINE_LATENCY_S = 1.5
 DEFAULT_CONCURRENCY = 4
@@ -146,3 +149,9 @@ def presenters() -> tuple[str, ...]:
 def auth_configured() -> bool:
     """Whether Streamlit's native sign-in is set up: an `[auth]` table in secrets.toml."""
     return isinstance(secrets().get("auth"), dict)
+
+
+def public_url() -> str | None:
+    """FLUX_STUDIO_PUBLIC_URL without a trailing slash (None: not set)."""
+    text, _ = lookup(PUBLIC_URL)
+    return text.rstrip("/") if text else None

@@ -311,7 +311,13 @@ def read_params(source: Path | str | bytes) -> dict[str, Any] | None:
         return None
 
 
-def make_thumbnail(data: bytes, max_side: int = THUMB_MAX_SIDE) -> bytes:
+def clean_copy(data: bytes, max_side: int = 1280) -> bytes:
+    """A re-encoded JPEG with nothing embedded (no parameters, no comment, no colour profile,
+    no EXIF): what a voter's browser gets, so no file can tell a prompt or a seed."""
+    return make_thumbnail(data, max_side, keep_profile=False)
+
+
+def make_thumbnail(data: bytes, max_side: int = THUMB_MAX_SIDE, keep_profile: bool = True) -> bytes:
     """A JPEG no larger than max_side on its long side, decoded at reduced size when possible.
 
     For JPEG, draft() lets the decoder scale by 1/2, 1/4 or 1/8 in the DCT domain, so a 4 MP
@@ -321,7 +327,7 @@ def make_thumbnail(data: bytes, max_side: int = THUMB_MAX_SIDE) -> bytes:
     inspect_image(data)
     with Image.open(io.BytesIO(data)) as im:
         width, height = im.size
-        icc = im.info.get("icc_profile")
+        icc = im.info.get("icc_profile") if keep_profile else None
         scale = min(1.0, max_side / max(width, height))
         target = (max(1, round(width * scale)), max(1, round(height * scale)))
         if im.format == "JPEG":

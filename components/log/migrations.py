@@ -24,6 +24,7 @@ from components.log.schema import (
     MADE_BY_INDEX,
     SHARING_TABLES,
     TABLE,
+    VOTE_TABLES,
     log_columns,
     log_revision,
     schema_migrations,
@@ -89,12 +90,21 @@ def _v5(conn: Connection) -> None:
             conn.execute(CreateTable(table))
 
 
+def _v6(conn: Connection) -> None:
+    """Votes: the votes, their images, voters and ballots."""
+    names = inspect(conn)
+    for table in VOTE_TABLES:
+        if not names.has_table(table.name):
+            conn.execute(CreateTable(table))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "request log", _v1),
     Migration(2, "rating and note", _v2),
     Migration(3, "change counters", _v3),
     Migration(4, "inference id", _v4),
     Migration(5, "sharing", _v5),
+    Migration(6, "votes", _v6),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

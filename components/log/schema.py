@@ -195,3 +195,47 @@ sign_in_failures = Table(
     Column("locked_until", Float, nullable=False),
 )
 SHARING_TABLES = (studio_policy, budget_holds, visitors, sign_in_failures)
+
+
+# Votes (components/vote): a vote over 2-12 images, its voters and their ballots. A ballot's
+# primary key (vote, voter, pair) is what makes a second click on the same pair change nothing.
+votes = Table(
+    "votes",
+    metadata,
+    Column("id", Text, primary_key=True),  # 128 random bits: the link is the capability
+    Column("title", Text, nullable=False),
+    Column("question", Text, nullable=False),
+    Column("mode", Text, nullable=False),  # "pairwise" or "best"
+    Column("allow_skip", Boolean(create_constraint=False), nullable=False),
+    Column("status", Text, nullable=False),  # "open", "closed" or "revealed"
+    Column("group_id", Text),
+    Column("created_at", Text, nullable=False),
+)
+vote_items = Table(
+    "vote_items",
+    metadata,
+    Column("vote_id", Text, primary_key=True),
+    Column("item", Text, primary_key=True),  # random, so it says nothing about the image
+    Column("position", Integer, nullable=False),
+    Column("row_id", Text, nullable=False),
+    Column("image_index", Integer, nullable=False),
+    Column("label", Text, nullable=False),  # what the image was: shown at the reveal only
+)
+vote_voters = Table(
+    "vote_voters",
+    metadata,
+    Column("vote_id", Text, primary_key=True),
+    Column("voter", Text, primary_key=True),
+    Column("name", Text),
+    Column("joined_at", Text, nullable=False),
+)
+vote_ballots = Table(
+    "vote_ballots",
+    metadata,
+    Column("vote_id", Text, primary_key=True),
+    Column("voter", Text, primary_key=True),
+    Column("pair", Text, primary_key=True),  # "itemA|itemB" sorted, or "grid" (best of)
+    Column("choice", Text, nullable=False),  # an item, "tie" or "skip"
+    Column("cast_at", Text, nullable=False),
+)
+VOTE_TABLES = (votes, vote_items, vote_voters, vote_ballots)

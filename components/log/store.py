@@ -69,6 +69,8 @@ from components.log.schema import (
     RowStatus,
     log_revision,
     request_log,
+    vote_items,
+    votes,
 )
 
 __all__ = [
@@ -150,6 +152,7 @@ class LogStore:
         # Set only on the copies `scoped` makes: whose rows a viewer reads, and may change.
         self.read_scope: str | None = None
         self.write_scope: str | None = None
+        self.hide_unrevealed = False
         try:
             self._migrate()
         except (sa_exc.SQLAlchemyError, RuntimeError) as err:
@@ -161,19 +164,44 @@ class LogStore:
                 f"or upgraded ({database.scrub(reason, self.url) or type(err).__name__})."
             ) from None
 
-    def scoped(self, *, read: str | None, write: str | None) -> LogStore:
+    def scoped(
+        self, *, read: str | None, write: str | None, hide_unrevealed: bool = True
+    ) -> LogStore:
         """This store as one viewer sees it (same engine): reads limited to rows `made_by`
-        `read` (None: every row) and changes to rows made by `write` (None: any row). The
+        `read` (None: every row) and changes to rows made by `write` (None: any row); rows
+        in a vote not yet revealed are hidden (their prompts would give the vote away). The
         limit lives in the SQL, so no page can forget it; imports need an unscoped store."""
         view = copy.copy(self)
         view.read_scope, view.write_scope = read, write
+        view.hide_unrevealed = hide_unrevealed
         return view
 
     def _reads(self) -> list[ColumnElement[bool]]:
-        return [] if self.read_scope is None else [_LOG.c.made_by == self.read_scope]
+        out: list[ColumnElement[bool]] = []
+        if self.read_scope is not None:
+            out.append(_LOG.c.made_by == self.read_scope)
+        if self.hide_unrevealed:
+            voted = (
+                select(vote_items.c.row_id)
+                .join(votes, votes.c.id == vote_items.c.vote_id)
+                .where(votes.c.status != "revealed")
+            )
+            out.append(_LOG.c.id.not_in(voted))
+        return out
 
     def _writes(self) -> list[ColumnElement[bool]]:
         return [] if self.write_scope is None else [_LOG.c.made_by == self.write_scope]
+
+    def hidden_token(self) -> str:
+        """Changes whenever the rows this view hides for votes change (a vote started or
+        revealed), for cache keys: the log's fingerprint does not see votes."""
+        if not self.hide_unrevealed:
+            return ""
+        with self._reader() as conn:
+            ids = conn.execute(
+                select(votes.c.id).where(votes.c.status != "revealed").order_by(votes.c.id)
+            ).scalars()
+            return ",".join(ids)
 
     def reader(self) -> Connection:
         """A connection for reading (the sharing tables use the log's database too)."""

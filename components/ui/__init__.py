@@ -8,9 +8,12 @@
   `safe` (text shown as text), `image_card`, `reveal` (NSFW-flagged images), `judging`
   (ratings and notes), `param_form` (the request form's widgets), `prompt_assist`.
 
+`vote_results` (a vote's results, on every page that shows them), `voter_id` (a voter is one
+browser).
+
 Then one package per page. A page package (`generate`, `compare`, `session_log`, `settings`,
-`sharing`)
+`sharing`, `votes`, and `ballot`: the voter's only page)
 never imports another page's package: what crosses pages goes through `handoff`.
 
-Imports: config, api, offline, images, log, runner, compare, sharing, gate, ui
+Imports: config, api, offline, images, log, runner, compare, sharing, gate, vote, ui
 """

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ipaddress
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import streamlit as st
@@ -41,6 +42,7 @@ from components.ui import pages as studio_pages
 
 REFUSED_TITLE = "This studio is only open on the computer it runs on"
 SEEN_STATE = "_studio_seen_at"
+VOTE_PARAM = "vote"  # ?vote=<id>: a vote link
 HEARTBEAT_S = 20.0
 SIGN_IN_FORM = "access_sign_in"
 SIGN_IN_INPUT = "access_passcode"
@@ -126,6 +128,15 @@ def guard() -> None:
     """Called by the frame before any page: decide who this session is, or show the sign-in or
     refusal page and stop (no key, no log, no page runs for a visitor who is nobody yet)."""
     loopback = is_loopback(visitor_ip())
+    if (vote_id := st.query_params.get(VOTE_PARAM)) and (loopback or access_configured()):
+        # A vote link grants that vote's page and nothing else: no sidebar, no navigation, at
+        # any address. (With no access control, only this machine may use one.)
+        resources.require_stores()
+        st.session_state.pop(state.VISITOR_STATE, None)
+        from components.ui.ballot import page as ballot  # the voter's page, only here
+
+        _only_page(lambda: ballot.page(vote_id), "Vote")
+        st.stop()
     if not access_configured():
         # Decided without opening the log: a refused visitor learns nothing about the studio.
         decision = roles.decide(
@@ -186,15 +197,20 @@ def _entry_page(entry: Entry) -> None:
     page = _refusal_page if entry == Entry.REFUSE else _sign_in_page
     if entry == Entry.SIGNED_OUT:
         st.session_state[SIGN_IN_FLASH] = SIGNED_OUT_NOTE
-    title = "Not available" if entry == Entry.REFUSE else "Sign in"
-    # The same page at every studio address, so a shared deep link (/session_log) shows the
-    # sign-in instead of "page not found", and lands where it pointed once signed in.
+    _only_page(page, "Not available" if entry == Entry.REFUSE else "Sign in")
+
+
+def _only_page(page: Callable[[], None], title: str) -> None:
+    """Run `page` as the whole app, at every studio address: a shared deep link
+    (/session_log) shows it instead of "page not found", and still points where it pointed
+    once the visitor is in. The navigation is hidden: nothing else is even listed."""
     deep = [
         st.Page(page, title=title, url_path=Path(info.path).stem)
         for info in studio_pages.ALL
         if not info.default
     ]
-    st.navigation([st.Page(page, title=title, default=True), *deep], position="hidden").run()
+    home = st.Page(page, title=title, default=True)
+    st.navigation([home, *deep], position="hidden").run()
 
 
 def _refusal_page() -> None:

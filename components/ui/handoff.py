@@ -15,6 +15,8 @@ COMPARE_GROUP = "handoff_compare_group"  # a group_id to reopen exactly as it wa
 GENERATE_REQUEST = "handoff_generate_request"  # a GenerationRequest to pre-fill
 GENERATE_AUTORUN = "handoff_generate_autorun"  # True: send it at once ("one click")
 GENERATE_SEED = "handoff_generate_seed"  # only the seed, the rest of the form untouched
+VOTE_ROWS = "handoff_vote_rows"  # log row ids whose images a new vote is over
+VOTE_GROUP = "handoff_vote_group"  # the comparison group a new vote comes from
 
 
 def to_generate(request: GenerationRequest, *, run_now: bool = False) -> None:
@@ -34,6 +36,15 @@ def to_compare(*, ids: list[str] | None = None, group_id: str | None = None) -> 
     if group_id:
         st.session_state[COMPARE_GROUP] = group_id
     st.switch_page(pages.COMPARE.path)
+
+
+def to_votes(*, ids: list[str] | None = None, group_id: str | None = None) -> None:
+    """Start a vote on the Votes page over these rows' images (or a comparison group's)."""
+    if ids:
+        st.session_state[VOTE_ROWS] = list(ids)
+    if group_id:
+        st.session_state[VOTE_GROUP] = group_id
+    st.switch_page(pages.VOTES.path)
 
 
 def take(key: str, default=None):

@@ -20,7 +20,8 @@ COMPARE = PageInfo("pages/compare.py", "Compare", ":material/compare:")
 SESSION_LOG = PageInfo("pages/session_log.py", "Session log", ":material/table_view:")
 SETTINGS = PageInfo("pages/settings.py", "Settings", ":material/tune:", presenter_only=True)
 SHARING = PageInfo("pages/sharing.py", "Sharing", ":material/group:", presenter_only=True)
-ALL = (GENERATE, COMPARE, SESSION_LOG, SETTINGS, SHARING)
+VOTES = PageInfo("pages/votes.py", "Votes", ":material/how_to_vote:", presenter_only=True)
+ALL = (GENERATE, COMPARE, SESSION_LOG, VOTES, SETTINGS, SHARING)
 
 
 def for_role(presenter: bool) -> tuple[PageInfo, ...]:

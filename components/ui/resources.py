@@ -24,6 +24,7 @@ from components.sharing.policy import Policy, PolicyStore
 from components.sharing.presence import Presence
 from components.ui import state
 from components.ui.safe import md_escape
+from components.vote.store import VoteStore
 
 
 @st.cache_resource(show_spinner=False)
@@ -56,7 +57,7 @@ def stores() -> tuple[LogStore, ImageStore]:
     if who is None or who.presenter:
         return log, images
     own = who.id if policy().viewers_see_own_rows_only else None
-    return log.scoped(read=own, write=who.id), images
+    return log.scoped(read=own, write=who.id, hide_unrevealed=True), images
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,18 @@ def _sharing(_log: LogStore, key: str) -> Sharing:
 def sharing() -> Sharing:
     log, _ = all_stores()
     return _sharing(log, f"{log.name}|{id(log)}")
+
+
+@st.cache_resource(show_spinner=False)
+def _votes(_log: LogStore, key: str) -> VoteStore:
+    return VoteStore(_log)
+
+
+def votes() -> VoteStore:
+    """The votes (unscoped: the presenter's pages and the ballot page use it; what a voter
+    may do is checked by the store itself and by the ballot page)."""
+    log, _ = all_stores()
+    return _votes(log, f"{log.name}|{id(log)}")
 
 
 @st.cache_data(ttl=1.0, show_spinner=False, max_entries=4)

@@ -16,7 +16,7 @@ from components.compare.sheet import (
     fill_headers,
     sheet_from_rows,
 )
-from components.ui import access, resources
+from components.ui import access, handoff, resources, vote_results
 from components.ui.compare import grid as compare_grid
 from components.ui.compare import wipe as compare_wipe
 from components.ui.compare.run import View
@@ -94,3 +94,12 @@ def show(view: View | None, plan: Plan | None = None) -> None:
     if plan is not None:
         fill_headers(sheet, plan.x_labels, plan.y_labels)
     render(sheet, view.key, reopened=view.from_log)
+    ids = [str(i) for i in frame["id"]]
+    if access.is_presenter() and st.button(
+        "Start a vote on these images…",
+        icon=":material/how_to_vote:",
+        key="cmp_start_vote",
+        help="Your audience votes on their phones, blind; you reveal the results",
+    ):
+        handoff.to_votes(group_id=view.group_id) if by_group else handoff.to_votes(ids=ids)
+    vote_results.summary_for_rows(ids, key="cmp_vote")

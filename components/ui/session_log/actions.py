@@ -19,6 +19,7 @@ from components.ui.session_log import data as log_data
 PENDING_DELETE = "log_delete_pending"  # ids waiting for the confirming click
 FLASH = "log_flash"  # a message for the next run (the page reruns after a deletion)
 COMPARE_MIN, COMPARE_MAX = 2, 4
+VOTE_MIN, VOTE_MAX = 2, 12
 
 
 def flash(message: str) -> None:
@@ -82,7 +83,7 @@ def _cancel_delete() -> None:
 def selection_bar(ids: list[str]) -> None:
     """Compare and delete for any selection (ids, so a shifted page cannot change the target)."""
     count = len(ids)
-    info, compare, delete = st.columns([4, 3, 3], vertical_alignment="center")
+    info, compare, vote, delete = st.columns([3, 3, 3, 3], vertical_alignment="center")
     info.caption(f"{count} row{'s' if count != 1 else ''} selected")
     fits = COMPARE_MIN <= count <= COMPARE_MAX
     if compare.button(
@@ -95,6 +96,15 @@ def selection_bar(ids: list[str]) -> None:
     ):
         handoff.to_compare(ids=ids)
     presenter = access.is_presenter()
+    if presenter and vote.button(
+        "Start a vote…",
+        icon=":material/how_to_vote:",
+        key="log_vote",
+        width="stretch",
+        disabled=not VOTE_MIN <= count <= VOTE_MAX,
+        help=f"Select {VOTE_MIN} to {VOTE_MAX} rows: your audience votes on their images, blind",
+    ):
+        handoff.to_votes(ids=ids)
     delete.button(
         f"Delete {count} row{'s' if count != 1 else ''}…",
         icon=":material/delete:",

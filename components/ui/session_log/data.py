@@ -31,7 +31,7 @@ def stores() -> tuple[LogStore, ImageStore]:
 def cache_key(log: LogStore) -> str:
     """The log's name for cache keys, with the rows this session may read: a viewer limited
     to their own rows must never be answered from the presenter's cached figures."""
-    return f"{log.name}|{log.read_scope or '*'}"
+    return f"{log.name}|{log.read_scope or '*'}|{log.hidden_token()}"
 
 
 def fingerprint() -> LogFingerprint:

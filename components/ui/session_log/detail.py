@@ -16,7 +16,7 @@ import streamlit as st
 from components.api.errors import ErrorType
 from components.compare.plan import label_text
 from components.log.schema import RowStatus
-from components.ui import judging, reveal, state
+from components.ui import judging, reveal, state, vote_results
 from components.ui.image_card import CardImage, cards_from_row, full_size
 from components.ui.messages import error_box
 from components.ui.safe import md_escape
@@ -167,3 +167,4 @@ def row_detail(row: dict[str, Any]) -> None:
             frame = pd.DataFrame(sections[title], columns=[title, ""])
             height = 30 * (len(frame) + 1) + 3  # every field visible, no inner scrolling
             column.dataframe(frame, hide_index=True, width="stretch", row_height=30, height=height)
+        vote_results.summary_for_rows([str(row.get("id"))], key="log_vote")
