@@ -190,9 +190,11 @@ class VoteStore:
         """Note a voter (once; a later name replaces the earlier one)."""
         if not valid_voter(voter):
             raise VoteError("Not a voter id.")
-        clean = (name or "").strip()[:NAME_MAX] or None
+        clean = (name or "").strip()[:NAME_MAX].strip() or None
         mine = (vote_voters.c.vote_id == vote_id, vote_voters.c.voter == voter)
         with self.store.transaction() as conn:
+            if conn.execute(select(votes.c.id).where(votes.c.id == vote_id)).first() is None:
+                raise VoteError("No such vote.")
             if conn.execute(select(vote_voters.c.voter).where(*mine)).first() is None:
                 conn.execute(
                     insert(vote_voters).values(
