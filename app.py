@@ -10,7 +10,7 @@ st.set_page_config(
     page_title="FLUX Ultra Studio",
     page_icon="✨",  # an emoji, not an icon font: nothing fetched from the internet
     layout="wide",
-    initial_sidebar_state="expanded",
+    initial_sidebar_state="auto",  # open on a laptop, closed on a phone (it would cover the page)
 )
 access.guard()  # before any page, store or key: who this session is, or the sign-in page
 resources.require_stores()

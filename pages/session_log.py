@@ -23,6 +23,7 @@ db = log_data.cache_key(log)  # a viewer's scoped view never shares a cache entr
 total = log_data.count(log, db, filt, fp)
 view = log_data.overview(log, db, filt, fp)
 log_overview.metrics_row(view.metrics)
+log_actions.present_button(log, filt, total)
 
 TABS = ["Table", "Charts", "Import & export", "Read an image"]
 table_tab, charts_tab, transfer_tab, image_tab = st.tabs(

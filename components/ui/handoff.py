@@ -17,6 +17,8 @@ GENERATE_AUTORUN = "handoff_generate_autorun"  # True: send it at once ("one cli
 GENERATE_SEED = "handoff_generate_seed"  # only the seed, the rest of the form untouched
 VOTE_ROWS = "handoff_vote_rows"  # log row ids whose images a new vote is over
 VOTE_GROUP = "handoff_vote_group"  # the comparison group a new vote comes from
+PRESENT_ROWS = "handoff_present_rows"  # log row ids to present (the Session log's filter)
+PRESENT_GROUP = "handoff_present_group"  # a comparison group to present
 
 
 def to_generate(request: GenerationRequest, *, run_now: bool = False) -> None:
@@ -45,6 +47,15 @@ def to_votes(*, ids: list[str] | None = None, group_id: str | None = None) -> No
     if group_id:
         st.session_state[VOTE_GROUP] = group_id
     st.switch_page(pages.VOTES.path)
+
+
+def to_present(*, ids: list[str] | None = None, group_id: str | None = None) -> None:
+    """Open the Present page on these rows (or this comparison group)."""
+    if ids is not None:
+        st.session_state[PRESENT_ROWS] = list(ids)
+    if group_id:
+        st.session_state[PRESENT_GROUP] = group_id
+    st.switch_page(pages.PRESENT.path)
 
 
 def take(key: str, default=None):

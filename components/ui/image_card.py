@@ -116,9 +116,7 @@ def image_card(card: CardImage) -> None:
         seed_text = (
             f"seed {card.seed}" if card.seed is not None else "seed not reported by the provider"
         )
-        facts = [seed_text]
-        if card.width and card.height:
-            facts.append(f"{card.width}×{card.height}")
+        facts = [seed_text]  # the size is in View and Parameters: a short line never wraps
         if card.seconds is not None:
             facts.append(f"{card.seconds:.1f} s")
         st.caption(md_escape(" · ".join(facts)))

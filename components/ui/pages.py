@@ -21,7 +21,8 @@ SESSION_LOG = PageInfo("pages/session_log.py", "Session log", ":material/table_v
 SETTINGS = PageInfo("pages/settings.py", "Settings", ":material/tune:", presenter_only=True)
 SHARING = PageInfo("pages/sharing.py", "Sharing", ":material/group:", presenter_only=True)
 VOTES = PageInfo("pages/votes.py", "Votes", ":material/how_to_vote:", presenter_only=True)
-ALL = (GENERATE, COMPARE, SESSION_LOG, VOTES, SETTINGS, SHARING)
+PRESENT = PageInfo("pages/present.py", "Present", ":material/slideshow:")
+ALL = (GENERATE, COMPARE, SESSION_LOG, PRESENT, VOTES, SETTINGS, SHARING)
 
 
 def for_role(presenter: bool) -> tuple[PageInfo, ...]:

@@ -267,29 +267,31 @@ def parameters() -> None:
             bind="query-params",
         )
         _field_error("num_images")
-    seed_cols = st.columns([6, 1, 1], vertical_alignment="bottom", gap="small")
-    with seed_cols[0]:
+    # A horizontal row, not columns: columns stack on a phone and each icon button became a
+    # full-width bar; this row keeps the field and its two buttons side by side at any width.
+    seed_row = st.container(horizontal=True, vertical_alignment="bottom", gap="small")
+    with seed_row:
         seed_input(
             K_SEED,
             in_url=True,
             help="Empty means a new random seed each time. The same prompt and seed give the "
             "same image.",
         )
-    seed_cols[1].button(
+    seed_row.button(
         "",
         icon=":material/casino:",
         key="gen_roll",
         help="Roll a new seed",
         on_click=_roll_seed,
-        width="stretch",
+        width="content",
     )
-    seed_cols[2].button(
+    seed_row.button(
         "",
         icon=":material/close:",
         key="gen_clear_seed",
         help="Back to a random seed",
         on_click=_clear_seed,
-        width="stretch",
+        width="content",
     )
     _field_error("seed")
     raw_toggle(K_RAW, in_url=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from apptest_utils import button, new_app, rendered, run_until
@@ -83,7 +85,8 @@ def test_generate_shows_the_image_card_and_the_request():
     button(at, "Generate").click()
     run_until(at, lambda a: any("seed 1234" in c.value for c in a.caption))
     assert not at.exception
-    assert any("seed 1234 · 2752×1536" in c.value for c in at.caption)
+    # The card's short line: seed and time (the size is in View and Parameters).
+    assert any(re.fullmatch(r"seed 1234 · \d+\\?\.\d s", c.value) for c in at.caption)
     assert not at.code  # drawn only when the user opens "Show request"
     request_box = next(e for e in at.expander if e.label == "Show request")
     at.session_state[request_box.key] = True  # what opening it in the browser does

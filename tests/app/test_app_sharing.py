@@ -98,7 +98,7 @@ def test_a_viewer_reaches_neither_settings_nor_sharing_and_cannot_send(shared, p
     at = sign_in(started(), code.lower().replace("-", " "))  # typed loosely on a phone
     assert not at.exception and titles(at) == ["Generate"]
     listed = {p.title for p in pages.for_role(presenter=False)}
-    assert listed == {"Generate", "Compare", "Session log"}
+    assert listed == {"Generate", "Compare", "Session log", "Present"}
     gen = button(at, "Generate")
     assert gen.disabled
     assert "has not opened generating to viewers" in rendered(at)

@@ -95,7 +95,10 @@ def show(view: View | None, plan: Plan | None = None) -> None:
         fill_headers(sheet, plan.x_labels, plan.y_labels)
     render(sheet, view.key, reopened=view.from_log)
     ids = [str(i) for i in frame["id"]]
-    if access.is_presenter() and st.button(
+    row = st.container(horizontal=True, gap="small")
+    if row.button("Present", icon=":material/slideshow:", key="cmp_present"):
+        handoff.to_present(group_id=view.group_id) if by_group else handoff.to_present(ids=ids)
+    if access.is_presenter() and row.button(
         "Start a vote on these images…",
         icon=":material/how_to_vote:",
         key="cmp_start_vote",

@@ -19,6 +19,7 @@ from components.ui.safe import md_escape, shorten
 
 RUNS_STATE = "gen_runs"
 MAX_RUNS = 8  # results kept on the page per session; everything stays in the log anyway
+CARD_MIN_WIDTH = 240  # px: two cards across in the results column at 1440 px, one on a phone
 
 
 @dataclass
@@ -76,6 +77,8 @@ def cards_for(outcome: Outcome) -> list[CardImage]:
 def _summary(entry: GenEntry, outcome: Outcome | None) -> str:
     req = entry.job.request
     parts = [f"“{shorten(req.prompt, 70)}”", req.aspect_ratio, f"{req.num_images} image(s)"]
+    if outcome is not None and outcome.ok:
+        parts.insert(0, "Done")
     if req.raw:
         parts.append("raw")
     if outcome is not None:
@@ -113,9 +116,11 @@ def _grid(outcome: Outcome) -> None:
     if outcome.storage_error:
         st.warning(md_escape(outcome.storage_error), icon=":material/warning:")
     cards = cards_for(outcome)
-    cols = st.columns(min(4, max(2, len(cards))))
-    for i, card in enumerate(cards):
-        with cols[i % len(cols)]:
+    # A grid that reflows: two cards across in the results column at 1440 px, one on a phone,
+    # so a card is never so narrow that its caption or button labels get cut.
+    grid = st.grid(min_column_width=CARD_MIN_WIDTH, gap="small")
+    for card in cards:
+        with grid:
             image_card(card)
 
 
@@ -150,14 +155,8 @@ def render_all() -> None:
     if not first.run.finished:
         _live(first)
     else:
-        outcome = first.run.outcomes.get(first.job.id)
-        if (
-            outcome is not None
-            and outcome.ok
-            and st.session_state.get("gen_toasted") != first.job.id
-        ):
-            st.session_state["gen_toasted"] = first.job.id
-            st.toast(f"Done in {outcome.elapsed_s:.1f} s", icon=":material/check_circle:")
+        # No "done" toast: it landed on top of the offline banner's text. The summary line
+        # above the cards says it (with the time) where the eye already is.
         render_entry(first, latest=True)
     if len(history) > 1:
         st.divider()

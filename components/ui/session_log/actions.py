@@ -158,3 +158,19 @@ def delete_confirmation() -> bool:
 def selected_rows(page: pd.DataFrame, ids: list[str]) -> list[dict[str, Any]]:
     chosen = page[page["id"].isin(ids)]
     return [row_dict(r) for _, r in chosen.iterrows()]
+
+
+PRESENT_CAP = 200
+
+
+def present_button(log: Any, filt: Any, total: int) -> None:
+    """The rows the filters show, as a slideshow on the Present page (newest first)."""
+    if st.button(
+        "Present these rows",
+        icon=":material/slideshow:",
+        key="log_present",
+        disabled=total == 0,
+        help=f"A full-screen slideshow of the images of the rows shown (up to {PRESENT_CAP})",
+    ):
+        ids = log.query(filt, columns=["id"], limit=PRESENT_CAP)["id"]
+        handoff.to_present(ids=[str(i) for i in ids])

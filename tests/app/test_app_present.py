@@ -1,0 +1,82 @@
+"""The Present page: what each source puts on the slides, read through the session's view."""
+
+from __future__ import annotations
+
+import pytest
+
+from apptest_utils import new_app
+from components.api.client import FluxClient
+from components.api.contract import GenerationRequest
+from components.config import db_path
+from components.images.store import ImageStore
+from components.log.store import LogStore
+from components.offline.server import OfflineBackend
+from components.runner import Job, Runner
+from components.ui.present import sources
+
+
+@pytest.fixture(scope="module")
+def backend():
+    with OfflineBackend(latency=0) as server:
+        yield server
+
+
+@pytest.fixture
+def group(data, backend):
+    log = LogStore(db_path(data))
+    runner = Runner(
+        FluxClient(api_key=None, base_url=backend.base_url),
+        log,
+        ImageStore(data),
+        backend="offline",
+        session_id="s",
+    )
+    jobs = [
+        Job(GenerationRequest(prompt=f"a kite, take {n}", seed=n), group_id="kites")
+        for n in (1, 2, 3)
+    ]
+    assert all(o.ok for o in runner.run(jobs, timeout=60))
+    runner.shutdown()
+    log.update(jobs[1].id, rating=5)
+    return log, jobs
+
+
+def present():
+    at = new_app()
+    at.run()
+    at.switch_page("pages/present.py").run()
+    assert not at.exception
+    return at
+
+
+def captions(at) -> str:
+    return " ".join(c.value for c in at.caption)
+
+
+def test_a_comparison_is_presented_in_the_order_it_was_made(group):
+    at = present()
+    assert "3 image(s)" in captions(at)
+    pictures = sources.from_group("kites")
+    assert [p.caption for p in pictures] == [f"a kite, take {n}" for n in (1, 2, 3)]
+    assert pictures[0].facts.startswith("seed 1 · 16:9")
+
+
+def test_starred_shows_only_the_well_rated(group):
+    at = present()
+    at.segmented_control(key="present_source").set_value("starred").run()
+    assert not at.exception
+    assert "1 image(s)" in captions(at)
+
+
+def test_rows_handed_over_keep_their_order(group):
+    _, jobs = group
+    at = present()
+    at.session_state["handoff_present_rows"] = [jobs[2].id, jobs[0].id]
+    at.run()
+    assert not at.exception
+    assert at.segmented_control(key="present_source").value == "rows"
+    assert "2 image(s)" in captions(at)
+    assert [p.caption for p in sources.from_rows([jobs[2].id, jobs[0].id])] == [
+        "a kite, take 3",
+        "a kite, take 1",
+    ]
