@@ -7,8 +7,9 @@ viewer rows that are not theirs to see, or change rows that are not theirs."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
@@ -91,8 +92,10 @@ def votes() -> VoteStore:
 
 
 @st.cache_data(ttl=1.0, show_spinner=False, max_entries=4)
-def _policy(key: str) -> Policy:
-    return sharing().policies.load()
+def _policy(key: str) -> dict[str, Any]:
+    # A plain dict in the cache, not the dataclass: a cached class instance cannot be read
+    # back (pickled) once its module is reloaded, as Streamlit does when a file changes.
+    return asdict(sharing().policies.load())
 
 
 def policy(fresh: bool = False) -> Policy:
@@ -101,7 +104,7 @@ def policy(fresh: bool = False) -> Policy:
     if fresh:
         _policy.clear()
     log, _ = all_stores()
-    return _policy(f"{log.name}|{id(log)}")
+    return Policy(**_policy(f"{log.name}|{id(log)}"))
 
 
 @st.cache_resource(show_spinner=False)

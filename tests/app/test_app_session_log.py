@@ -349,7 +349,7 @@ def test_export_then_import_round_trips_with_no_duplicates(own, tmp_path, monkey
     at.multiselect(key="log_f_ratios").set_value(["16:9"]).run()
     at.session_state["log_tab"] = "Import & export"
     at.run()
-    assert [b.label for b in at.get("download_button")] == ["Download CSV"]
+    assert [b.label for b in at.get("download_button")] == ["Download CSV", "Report (HTML)"]
     filt = LogFilter(status="ok", aspect_ratios=("16:9",))
     exported = log.count(filt)
     data = log_archive.export_bytes(log, images, filt, "JSON")  # what the button sends

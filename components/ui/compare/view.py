@@ -16,22 +16,25 @@ from components.compare.sheet import (
     fill_headers,
     sheet_from_rows,
 )
+from components.log.rows import row_dict
 from components.ui import access, handoff, resources, vote_results
 from components.ui.compare import grid as compare_grid
 from components.ui.compare import wipe as compare_wipe
 from components.ui.compare.run import View
+from components.ui.report_download import report_button
 from components.ui.safe import md_escape, shorten
 
 
-def _downloads(sheet: Sheet) -> None:
+def _downloads(sheet: Sheet, rows: list[dict]) -> None:
     if not access.may_export():
         st.caption(":material/lock: Downloads are the presenter's here.")
         return
     _, images = resources.stores()
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    cols = st.columns(2)
+    # A wrapping row: each label stays whole however narrow the space.
+    row = st.container(horizontal=True, wrap=True, gap="small")
     # Built only when clicked: a ZIP of originals is megabytes the page should not carry.
-    cols[0].download_button(
+    row.download_button(
         "Contact sheet (PNG)",
         data=lambda: contact_sheet(sheet, images),
         file_name=f"compare-{stamp}.png",
@@ -39,10 +42,10 @@ def _downloads(sheet: Sheet) -> None:
         icon=":material/grid_on:",
         on_click="ignore",
         key="cmp_dl_sheet",
-        width="stretch",
+        width="content",
         help="The grid with its headers, seeds, times and ratings in one image",
     )
-    cols[1].download_button(
+    row.download_button(
         "ZIP: originals + metadata",
         data=lambda: export_zip(sheet, images),
         file_name=f"compare-{stamp}.zip",
@@ -50,13 +53,21 @@ def _downloads(sheet: Sheet) -> None:
         icon=":material/folder_zip:",
         on_click="ignore",
         key="cmp_dl_zip",
-        width="stretch",
+        width="content",
         help="Original files (parameters embedded), metadata.json, metadata.csv and the "
         "contact sheet",
     )
+    with row:
+        report_button(
+            rows,
+            title=f"Comparison · {shorten(sheet.title, 80)}",
+            subtitle=f"{len(rows)} requests",
+            kind="comparison",
+            key="cmp_dl_report",
+        )
 
 
-def render(sheet: Sheet, view_key: str, *, reopened: bool) -> None:
+def render(sheet: Sheet, view_key: str, *, reopened: bool, rows: list[dict] | None = None) -> None:
     mode = MODE_TITLES.get(sheet.mode, sheet.mode)
     head, exports = st.columns([3, 2], vertical_alignment="bottom")
     with head:
@@ -66,7 +77,7 @@ def render(sheet: Sheet, view_key: str, *, reopened: bool) -> None:
             facts.append("from the log: no new requests")
         st.caption(md_escape(" · ".join(f for f in facts if f)))
     with exports:
-        _downloads(sheet)
+        _downloads(sheet, rows or [])
     pictures = sheet.images()
     pair = len(pictures) == 2 and all(c.image_path for c in pictures)
     if pair and st.toggle(
@@ -93,7 +104,7 @@ def show(view: View | None, plan: Plan | None = None) -> None:
     sheet = sheet_from_rows(frame, order=None if by_group else view.ids)
     if plan is not None:
         fill_headers(sheet, plan.x_labels, plan.y_labels)
-    render(sheet, view.key, reopened=view.from_log)
+    render(sheet, view.key, reopened=view.from_log, rows=[row_dict(r) for _, r in frame.iterrows()])
     ids = [str(i) for i in frame["id"]]
     row = st.container(horizontal=True, gap="small")
     if row.button("Present", icon=":material/slideshow:", key="cmp_present"):

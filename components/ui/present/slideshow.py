@@ -25,7 +25,7 @@ _HTML = """
 """
 
 _CSS = """
-.show { position: relative; background: #0b0d12; color: #f4f5f8; height: 78vh;
+.show { position: relative; background: #0b0d12; color: #f4f5f8; height: 64vh;
   border-radius: 8px; overflow: hidden; outline: none; display: flex; flex-direction: column; }
 .show:fullscreen { height: 100vh; border-radius: 0; }
 .stage { flex: 1; display: flex; gap: 1vw; align-items: center; justify-content: center;

@@ -12,13 +12,18 @@ from PIL import Image
 from components.api.contract import GenerationRequest
 from components.images.store import sniff_format
 from components.log import archive as log_archive
+from components.log.rows import row_dict
 from components.log.store import LogFilter
 from components.ui import access, handoff
+from components.ui.report_download import report_button
 from components.ui.safe import md_escape
 from components.ui.session_log import data as log_data
 
 IMPORT_DONE = "log_import_done"  # (file id, result) of the last import, shown until a new file
 UPLOAD_LIMIT_MB = 200
+
+
+REPORT_ROWS = 200  # read for a report; it embeds at most 16 images and says how many it left out
 
 
 def export_panel(filt: LogFilter, total: int) -> None:
@@ -54,6 +59,19 @@ def export_panel(filt: LogFilter, total: int) -> None:
         key="log_export",
         on_click="ignore",
         disabled=total == 0 or too_large,
+    )
+    st.caption("Or one page to send or print, with the images in it:")
+
+    def report_rows() -> list[dict]:  # on click only; newest first, as the table shows them
+        frame = log.query(filt, status="ok", limit=REPORT_ROWS)
+        return [row_dict(r) for _, r in frame.iterrows()]
+
+    report_button(
+        report_rows,
+        title="Session log",
+        subtitle=f"{total:,} matching rows; the newest images first",
+        kind="log",
+        key="log_report",
     )
 
 

@@ -13,6 +13,7 @@ import streamlit as st
 from components import config
 from components.api.client import is_loopback_host
 from components.ui import access, resources, vote_results
+from components.ui.report_download import report_button
 from components.ui.safe import md_escape
 from components.vote.export import Card, ballots_csv, contact_sheet
 from components.vote.store import Status, Vote
@@ -102,7 +103,17 @@ def downloads(vote: Vote) -> None:
     s = vote_results.scored(vote)
     store = resources.votes()
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    cols = st.columns(2)
+    cols = st.columns(3)
+    with cols[2]:
+        rows = list({i.row_id: s.rows.get(i.row_id, {}) for i in vote.items}.values())
+        report_button(
+            rows,
+            title=vote.title,
+            subtitle=vote.question,
+            kind="vote",
+            key="votes_report",
+            vote=vote,
+        )
     cols[0].download_button(
         "Answers (CSV)",
         data=lambda: ballots_csv(vote, store.ballots(vote.id), store.voters(vote.id), s.letters),
