@@ -15,7 +15,7 @@ row is final. Requests wait for a slot in the process-wide provider gate, so the
 concurrency limit holds across every session. A 403 (the account may not spend: out of credits)
 stops the rest of the batch.
 
-Imports: api, images, log, sharing, gate
+Imports: api, images, log, sharing, gate, experiments
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from components.api.client import FluxClient, GenerationResult
-from components.api.contract import GenerationRequest, estimate_cost_usd
+from components.api.client import FluxClient, GeneratedImage, GenerationResult
+from components.api.contract import CONTENT_TYPES, GenerationRequest, estimate_cost_usd
 from components.api.errors import (
     ErrorType,
     FluxError,
@@ -42,8 +42,9 @@ from components.api.errors import (
     ValidationError,
     redact,
 )
+from components.experiments.reuse import request_key, reusable_seed
 from components.gate import ProviderGate
-from components.images.store import ImageStore, StoredImage, image_id
+from components.images.store import ImageStore, StoredImage, image_id, inspect_image
 from components.log.schema import BackendName, RowStatus
 from components.log.store import LogStore
 from components.sharing.budget import Ledger, Limits
@@ -68,6 +69,9 @@ class Job:
     id: str = field(default_factory=new_id)
     group_id: str | None = None
     label: str | None = None
+    parent_id: str | None = None  # the row it was made from, and how (re-run, vary, ...)
+    lineage: str | None = None
+    reuse: bool = True  # False: "Generate anyway", never answered from the log
 
 
 @dataclass
@@ -81,6 +85,8 @@ class Outcome:
     storage_error: str | None = None
     started: float = 0.0
     finished: float = 0.0
+    from_row: str | None = None  # answered from this earlier row's files: nothing was sent
+    from_cost: float = 0.0  # what that row cost (so what answering from it saved)
 
     @property
     def ok(self) -> bool:
@@ -274,6 +280,8 @@ class Runner:
             log.exception("request check crashed")
             outcome.error = InternalError(f"Unexpected failure: {type(exc).__name__}: {exc}")
             return self._finish(run, outcome, None)
+        if self._answer_from_log(outcome):
+            return self._finish(run, outcome, None)
         with self.gate.slot() if self.gate is not None else nullcontext():
             if run.stopping:
                 run.drop(job)  # cancelled (or the batch stopped) while it waited: never sent
@@ -296,9 +304,79 @@ class Runner:
             outcome.result = replace(outcome.result, credits_used=None, cost_usd=None)
         return self._finish(run, outcome, row_id)
 
+    def _answer_from_log(self, outcome: Outcome) -> bool:
+        """Never pay twice: a seeded request identical to an earlier success takes that
+        request's stored originals (shared, not copied). False: send it."""
+        job = outcome.job
+        seed = reusable_seed(job.request)
+        key = request_key(self.backend, self.client.base_url, job.request)
+        if not job.reuse or seed is None or key is None:
+            return False
+        try:
+            candidates = self.log_store.reusable(key, seed)
+        except Exception:
+            log.error("could not look for an earlier identical request: %s", traceback.format_exc())
+            return False
+        for row in candidates:
+            stored = self._stored_files(row)
+            if stored is None:
+                continue  # its files are gone: a miss
+            images = [
+                GeneratedImage(
+                    data=data, width=s.width, height=s.height, content_type=s.content_type
+                )
+                for s, data in stored
+            ]
+            outcome.result = GenerationResult(
+                request=job.request,
+                body=job.request.to_body(),
+                images=images,
+                seed=seed,
+                credits_used=None,
+                cost_usd=None,
+                request_id=None,
+                attempts=0,
+                http_status=0,
+                request_s=0.0,
+                download_s=0.0,
+                total_s=0.0,
+            )
+            outcome.stored = [s for s, _ in stored]
+            outcome.from_row = str(row["id"])
+            outcome.from_cost = self._cost_of(row)
+            return True
+        return False
+
+    def _stored_files(self, row: dict[str, Any]) -> list[tuple[StoredImage, bytes]] | None:
+        paths, thumbs = row.get("image_paths") or [], row.get("thumb_paths") or []
+        if not paths or len(thumbs) != len(paths):
+            return None
+        out = []
+        for path, thumb in zip(paths, thumbs, strict=True):
+            data = self.image_store.read_bytes(path)
+            if not data or not self.image_store.read_bytes(thumb):
+                return None
+            try:
+                kind, width, height = inspect_image(data)
+            except ValueError:
+                return None
+            content_type = CONTENT_TYPES.get(kind, "image/jpeg")
+            out.append((StoredImage(path, thumb, width, height, content_type, len(data)), data))
+        return out
+
+    def _cost_of(self, row: dict[str, Any]) -> float:
+        """What the reused row cost: reported, else list price (the offline demo: nothing)."""
+        if row.get("backend") == BackendName.OFFLINE:
+            return 0.0
+        cost = row.get("cost_usd")
+        if isinstance(cost, int | float) and cost == cost:
+            return float(cost)
+        images = row.get("num_images")
+        return estimate_cost_usd(images if isinstance(images, int) and images > 0 else 1)
+
     def _finish(self, run: Run, outcome: Outcome, row_id: str | None) -> Outcome:
         """Store the images, complete the job's log row and hand the outcome to the run."""
-        if outcome.result is not None:
+        if outcome.result is not None and outcome.from_row is None:
             self._store(outcome)
         outcome.finished = time.perf_counter()
         try:
@@ -371,6 +449,10 @@ class Runner:
             "id": job.id,
             "session_id": self.session_id,
             "made_by": self.made_by,
+            "base_url": self.client.base_url,
+            "request_key": request_key(self.backend, self.client.base_url, req),
+            "parent_id": job.parent_id,
+            "lineage": job.lineage,
             "group_id": job.group_id,
             "group_label": job.label,
             "backend": self.backend,
@@ -390,6 +472,21 @@ class Runner:
         result, error = outcome.result, outcome.error
         offline = self.backend == BackendName.OFFLINE
         row: dict[str, Any] = {"total_s": round(outcome.elapsed_s, 4)}
+        if result is not None and outcome.from_row is not None:
+            row.update(
+                status=RowStatus.FROM_LOG.value,
+                seed=result.seed,
+                width=result.images[0].width if result.images else None,
+                height=result.images[0].height if result.images else None,
+                credits_used=0.0,
+                cost_usd=0.0,
+                saved_usd=outcome.from_cost,
+                parent_id=outcome.from_row,
+                lineage="from_log",
+                image_paths=[s.path for s in outcome.stored],
+                thumb_paths=[s.thumb_path for s in outcome.stored],
+            )
+            return row
         if result is not None:
             images = result.images
             row.update(

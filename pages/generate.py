@@ -11,7 +11,7 @@ from components.ui.safe import md_escape
 
 require_frame()
 
-REFUSED_STATE = "gen_refused"  # why the last click sent nothing (budget, viewer rules)
+REFUSED_STATE = gen_results.REFUSED_STATE
 
 
 def on_generate() -> None:

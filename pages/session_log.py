@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from components.ui.diff_view import what_changed
 from components.ui.frame_guard import require_frame
 from components.ui.session_log import actions as log_actions
 from components.ui.session_log import data as log_data
@@ -45,6 +46,8 @@ if table_tab.open:
             elif ids:
                 with st.container(border=True):
                     log_actions.selection_bar(ids)
+                    if 2 <= len(ids) <= 4:
+                        what_changed(log_actions.selected_rows(page, ids), key="log")
                     if len(ids) == 1:
                         row = log_actions.selected_rows(page, ids)[0]
                         log_actions.row_actions(row)

@@ -10,8 +10,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPONENTS = ROOT / "components"
-PAGES = ("generate", "compare", "session_log", "settings")
-ENGINE = ("config", "api", "offline", "images", "log", "runner", "compare")
+PAGES = (
+    "generate", "compare", "session_log", "settings", "sharing", "votes", "present",
+)  # fmt: skip
+ENGINE = (
+    "config", "api", "offline", "images", "log", "runner", "compare", "sharing", "gate", "vote",
+    "report", "experiments",
+)  # fmt: skip
 
 
 def _modules() -> list[Path]:
@@ -59,9 +64,11 @@ def _allowed(subject: str) -> set[str]:
     else:
         init = COMPONENTS / f"{subject}.py"
     doc = ast.get_docstring(ast.parse(init.read_text())) or ""
-    match = re.search(r"^Imports:(.*)$", doc, flags=re.M)
+    # One line, or continued on lines indented by two spaces.
+    match = re.search(r"^Imports:(.*(?:\n  .*)*)", doc, flags=re.M)
     assert match, f"{init.relative_to(ROOT)}: docstring has no 'Imports:' line"
-    return {name.strip() for name in match.group(1).split(",") if name.strip() not in ("", "none")}
+    names = match.group(1).replace("\n", " ").split(",")
+    return {name.strip() for name in names if name.strip() not in ("", "none")}
 
 
 @pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(ROOT)))

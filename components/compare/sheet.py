@@ -26,6 +26,7 @@ from components.compare.plan import (
     value_label,
 )
 from components.log.rows import plain, row_dict
+from components.log.schema import WITH_IMAGES
 from components.runner import Job, Outcome, Status
 
 WRAP = 4  # a one-axis comparison wraps into rows of this many cells
@@ -206,7 +207,7 @@ def sheet_from_run(
 
 def cell_from_row(row: Mapping[str, Any], r: int, c: int, x: str, y: str | None) -> SheetCell:
     row = row_dict(row)
-    status = CellStatus.OK if row.get("status") == Status.OK else CellStatus.ERROR
+    status = CellStatus.OK if row.get("status") in WITH_IMAGES else CellStatus.ERROR
     paths = row.get("image_paths") or []
     thumbs = row.get("thumb_paths") or []
     params = GenerationRequest.from_params(row).to_params()

@@ -31,7 +31,7 @@ class LogFilter:
     """
 
     text: str | None = None
-    status: str | None = None
+    status: str | tuple[str, ...] | None = None  # one status, or any of several
     since: datetime | date | str | None = None
     until: datetime | date | str | None = None
     aspect_ratios: tuple[str, ...] | None = None
@@ -56,7 +56,9 @@ class LogFilter:
             needle = self.text.casefold()
             escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             out.append(casefold(c.prompt).like(f"%{escaped}%", escape="\\"))
-        if self.status is not None:
+        if isinstance(self.status, tuple):
+            out.append(c.status.in_(list(self.status)))
+        elif self.status is not None:
             out.append(c.status == self.status)
         if self.errors_only:
             out.append(c.status == RowStatus.ERROR.value)

@@ -15,13 +15,26 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, Connection, Index, Integer, MetaData, Table, Text, insert, inspect
+from sqlalchemy import (
+    Column,
+    Connection,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    insert,
+    inspect,
+)
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from components.log.schema import (
     COLUMNS,
     INDEXED,
     MADE_BY_INDEX,
+    PARENT_INDEX,
+    REQUEST_KEY_INDEX,
     SHARING_TABLES,
     TABLE,
     VOTE_TABLES,
@@ -98,6 +111,17 @@ def _v6(conn: Connection) -> None:
             conn.execute(CreateTable(table))
 
 
+def _v7(conn: Connection) -> None:
+    """Experiments: where a request went, its reuse key, its parent and how, money saved."""
+    for name in ("base_url", "request_key", "parent_id", "lineage"):
+        add_column(conn, TABLE, Column(name, Text))
+    add_column(conn, TABLE, Column("saved_usd", Float))
+    present = {i["name"] for i in inspect(conn).get_indexes(TABLE)}
+    for index in (REQUEST_KEY_INDEX, PARENT_INDEX):
+        if index.name not in present:
+            conn.execute(CreateIndex(index))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "request log", _v1),
     Migration(2, "rating and note", _v2),
@@ -105,6 +129,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "inference id", _v4),
     Migration(5, "sharing", _v5),
     Migration(6, "votes", _v6),
+    Migration(7, "experiments", _v7),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

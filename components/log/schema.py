@@ -63,6 +63,15 @@ COLUMN_TYPES: dict[str, str] = {
     "inference_id": "text",
     # Who sent it: "presenter", or a viewer's anonymous id ("viewer-3f2a9c1e").
     "made_by": "text",
+    # Where it went (a base URL; no key is ever in one), and a hash of everything that makes
+    # two requests the same but the seed (components/experiments/reuse.py).
+    "base_url": "text",
+    "request_key": "text",
+    # What it was made from: the row, and how (re-run, seed, vary, refine, from_log, ...).
+    "parent_id": "text",
+    "lineage": "text",
+    # A request answered from the log: what the row it reused had cost.
+    "saved_usd": "float",
 }
 COLUMNS: tuple[str, ...] = tuple(COLUMN_TYPES)
 
@@ -81,6 +90,11 @@ class RowStatus(StrEnum):
     OK = "ok"
     ERROR = "error"
     SENT = "sent"
+    FROM_LOG = "from_log"  # answered from an earlier identical request's files: nothing sent
+
+
+# The statuses of rows that have images to show (a row answered from the log shares them).
+WITH_IMAGES: tuple[str, ...] = (RowStatus.OK.value, RowStatus.FROM_LOG.value)
 
 
 # pandas dtype per kind, as query() returns them.
@@ -137,6 +151,9 @@ request_log = Table(
 )
 # Added by migration step 5 (INDEXED is step 1's list and stays as shipped).
 MADE_BY_INDEX = Index(f"ix_{TABLE}_made_by", request_log.c.made_by)
+# Added by step 7: finding an earlier identical request, and a row's children.
+REQUEST_KEY_INDEX = Index(f"ix_{TABLE}_request_key", request_log.c.request_key)
+PARENT_INDEX = Index(f"ix_{TABLE}_parent_id", request_log.c.parent_id)
 
 # Counters bumped in the same transaction as every write, so a page can tell in one indexed
 # read whether anything it cached changed (and what: rows, ratings, notes, other edits), with

@@ -26,6 +26,7 @@ STATS_COLUMNS: tuple[str, ...] = (
     "request_s",
     "credits_used",
     "cost_usd",
+    "saved_usd",
 )
 # Charts draw every point up to this many; above it they draw a sample, because a
 # browser chart of 10,000 marks costs more to ship and draw than it tells.
@@ -47,6 +48,8 @@ class LogMetrics:
     credits: float
     usd: float
     unpriced: int  # successful online rows whose cost the provider did not report
+    from_log: int = 0  # answered from an earlier identical request: nothing was sent
+    saved_usd: float = 0.0  # what those would have cost
 
 
 def _is(df: pd.DataFrame, status: RowStatus) -> pd.Series:
@@ -67,7 +70,10 @@ def compute_metrics(df: pd.DataFrame) -> LogMetrics:
     ok = _ok(df)
     # A "sent" row is still in flight (or lost its answer): not a failure, and not counted in
     # the success rate until it ends.
-    ended = ~_is(df, RowStatus.SENT)
+    # A row answered from the log sent nothing: neither a success nor a failure of a request,
+    # and no request time.
+    reused = _is(df, RowStatus.FROM_LOG)
+    ended = ~_is(df, RowStatus.SENT) & ~reused
     times = df.loc[ok, "request_s"].dropna().to_numpy(dtype="float64")
     images = df.loc[ok, "num_images"].fillna(1).astype("int64").sum() if len(df) else 0
     cost = df["cost_usd"].to_numpy(dtype="float64")
@@ -82,6 +88,10 @@ def compute_metrics(df: pd.DataFrame) -> LogMetrics:
         credits=float(np.nansum(df["credits_used"].to_numpy(dtype="float64"))),
         usd=float(np.nansum(cost)),
         unpriced=int((ok & np.isnan(cost)).sum()),
+        from_log=int(reused.sum()),
+        saved_usd=float(np.nansum(df["saved_usd"].to_numpy(dtype="float64")))
+        if "saved_usd" in df
+        else 0.0,
     )
 
 

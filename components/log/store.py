@@ -329,6 +329,36 @@ class LogStore:
             self._bump(conn, rows=bool(rows))
         return rows
 
+    def reusable(self, request_key: str, seed: int, limit: int = 5) -> list[dict[str, Any]]:
+        """Earlier successful rows with this reuse key that used this seed, newest first
+        (their files may be gone: the caller checks)."""
+        stmt = (
+            select(_LOG)
+            .where(
+                _LOG.c.request_key == request_key,
+                _LOG.c.seed == int(seed),
+                _LOG.c.status == RowStatus.OK.value,
+                *self._reads(),
+            )
+            .order_by(*_NEWEST_FIRST)
+            .limit(limit)
+        )
+        with self._reader() as conn:
+            return [decode_row(tuple(r)) for r in conn.execute(stmt).all()]
+
+    def recent_prompts(self, limit: int = 50) -> list[str]:
+        """The last distinct prompts sent (that this view may read), newest first."""
+        newest = func.max(_LOG.c.created_at)
+        stmt = (
+            select(_LOG.c.prompt, newest)
+            .where(_LOG.c.prompt.is_not(None), _LOG.c.prompt != "", *self._reads())
+            .group_by(_LOG.c.prompt)
+            .order_by(newest.desc())
+            .limit(limit)
+        )
+        with self._reader() as conn:
+            return [str(prompt) for prompt, _ in conn.execute(stmt).all()]
+
     def unused_paths(self, paths: Sequence[str]) -> list[str]:
         """The given image or thumbnail paths that no row names any more, so deleting rows
         removes only files nobody else uses (an imported row may name another row's file).

@@ -9,11 +9,13 @@
   (ratings and notes), `param_form` (the request form's widgets), `prompt_assist`.
 
 `vote_results` (a vote's results, on every page that shows them), `voter_id` (a voter is one
-browser), `report_download` (the one-file HTML report, wherever images can be handed over).
+browser), `report_download` (the one-file HTML report, wherever images can be handed over),
+`diff_view` (what changed between 2-4 requests), `ballot` (a vote link's only page).
 
 Then one package per page. A page package (`generate`, `compare`, `session_log`, `settings`,
-`sharing`, `votes`, `present`, and `ballot`: the voter's only page)
+`sharing`, `votes`, `present`)
 never imports another page's package: what crosses pages goes through `handoff`.
 
-Imports: config, api, offline, images, log, runner, compare, sharing, gate, vote, report, ui
+Imports: config, api, offline, images, log, runner, compare, sharing, gate, vote, report,
+  experiments, ui
 """

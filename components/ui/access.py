@@ -133,7 +133,7 @@ def guard() -> None:
         # any address. (With no access control, only this machine may use one.)
         resources.require_stores()
         st.session_state.pop(state.VISITOR_STATE, None)
-        from components.ui.ballot import page as ballot  # the voter's page, only here
+        from components.ui import ballot  # the voter's page: imported only for a vote link
 
         _only_page(lambda: ballot.page(vote_id), "Vote")
         st.stop()

@@ -28,6 +28,7 @@ from components.api.contract import (
     GenerationRequest,
 )
 from components.ui.prompt_assist import prompt_assist
+from components.ui.recent_prompts import recent_prompts
 from components.ui.safe import md_escape
 
 Bind = Literal["query-params"] | None
@@ -230,6 +231,7 @@ def prompt_area() -> None:
         label_visibility="collapsed",
         wrap=True,
     )
+    recent_prompts(K_PROMPT, "gen_recent")
 
 
 def _ratio_from_url() -> None:

@@ -30,6 +30,7 @@ def group(data, backend):
         ImageStore(data),
         backend="offline",
         session_id="s",
+        concurrency=1,  # one after another: "the order they were made" is the order asked
     )
     jobs = [
         Job(GenerationRequest(prompt=f"a kite, take {n}", seed=n), group_id="kites")

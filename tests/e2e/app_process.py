@@ -71,6 +71,8 @@ def start_app(tmp: Path, address: str = "127.0.0.1", **env_overrides: str) -> Ap
         FLUX_STUDIO_OFFLINE_LATENCY="0",
         STREAMLIT_BROWSER_GATHER_USAGE_STATS="false",
         STREAMLIT_CLIENT_SHOW_ERROR_DETAILS="full",
+        # The app under test must not reload its modules when a file changes during a run.
+        STREAMLIT_SERVER_FILE_WATCHER_TYPE="none",
     )
     env.update(env_overrides)
     log_path = tmp / f"streamlit-{port}.log"

@@ -65,7 +65,9 @@ def test_generate_twice_then_find_both_and_rerun_one(app, page):
     page.get_by_role("tab", name="Import & export").click()
     settle(page)
     with page.expect_download() as info:
-        page.locator('[data-testid="stDownloadButton"] button').click()
+        page.locator('[data-testid="stDownloadButton"] button').filter(
+            has_text="Download CSV"
+        ).click()
     rows = list(csv.DictReader(io.StringIO(Path(info.value.path()).read_text())))
     assert info.value.suggested_filename.endswith(".csv")
     assert [r["prompt"] for r in rows] == PROMPTS[::-1]  # newest first

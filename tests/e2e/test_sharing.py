@@ -404,7 +404,9 @@ def test_a_viewer_exports_only_when_allowed_and_never_deletes(studio):
     assert studio.policy().viewers_may_export
     open_tab(viewer, "Table")
     open_tab(viewer, "Import & export")
-    download = page.locator('[data-testid="stDownloadButton"] button')
+    download = page.locator('[data-testid="stDownloadButton"] button').filter(
+        has_text="Download CSV"
+    )
     expect(download).to_be_visible()
     expect(page.get_by_text("Exporting is the presenter's here.")).to_have_count(0)
     with page.expect_download() as info:

@@ -71,6 +71,11 @@ def full_row(**over: object) -> dict[str, object]:
         "note": None,
         "inference_id": "inf-9f2c",
         "made_by": "viewer-3f2a9c1e",
+        "base_url": "https://api.aimlapi.com",
+        "request_key": "0f3c9a",
+        "parent_id": "row000",
+        "lineage": "vary",
+        "saved_usd": 0.06,
     }
     row.update(over)
     return row

@@ -41,6 +41,7 @@ from components.compare.plan import (
 from components.compare.sheet import MODE_TITLES
 from components.ui import param_form
 from components.ui.param_form import request_from_state
+from components.ui.recent_prompts import recent_prompts
 from components.ui.safe import md_escape
 
 K_MODE = "cmp_mode"
@@ -75,6 +76,7 @@ def mode_picker() -> CompareMode:
 
 def _prompt(label: str, help_text: str) -> None:
     param_form.prompt_box(label, K_PROMPT, in_url=False, help=help_text, height=100)
+    recent_prompts(K_PROMPT, "cmp_recent")
 
 
 def _shared_seed() -> None:

@@ -21,6 +21,7 @@ from components.ui import access, handoff, resources, vote_results
 from components.ui.compare import grid as compare_grid
 from components.ui.compare import wipe as compare_wipe
 from components.ui.compare.run import View
+from components.ui.diff_view import what_changed
 from components.ui.report_download import report_button
 from components.ui.safe import md_escape, shorten
 
@@ -104,7 +105,12 @@ def show(view: View | None, plan: Plan | None = None) -> None:
     sheet = sheet_from_rows(frame, order=None if by_group else view.ids)
     if plan is not None:
         fill_headers(sheet, plan.x_labels, plan.y_labels)
-    render(sheet, view.key, reopened=view.from_log, rows=[row_dict(r) for _, r in frame.iterrows()])
+    rows = [row_dict(r) for _, r in frame.iterrows()]
+    if 2 <= len(rows) <= 4 and len({r.get("prompt") for r in rows}) > 1:
+        # Prompts that differ: the words that changed, not the same prompt over and over.
+        ordered = sorted(rows, key=lambda r: str(r.get("created_at")))
+        what_changed(ordered, key="cmp")
+    render(sheet, view.key, reopened=view.from_log, rows=rows)
     ids = [str(i) for i in frame["id"]]
     row = st.container(horizontal=True, gap="small")
     if row.button("Present", icon=":material/slideshow:", key="cmp_present"):

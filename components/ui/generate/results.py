@@ -18,6 +18,7 @@ from components.ui.messages import error_box
 from components.ui.safe import md_escape, shorten
 
 RUNS_STATE = "gen_runs"
+REFUSED_STATE = "gen_refused"  # why the last click sent nothing (budget, viewer rules)
 MAX_RUNS = 8  # results kept on the page per session; everything stays in the log anyway
 CARD_MIN_WIDTH = 240  # px: two cards across in the results column at 1440 px, one on a phone
 
@@ -35,9 +36,11 @@ def entries() -> list[GenEntry]:
     return st.session_state.setdefault(RUNS_STATE, [])
 
 
-def submit(request: GenerationRequest) -> GenEntry:
+def submit(request: GenerationRequest, *, reuse: bool = True) -> GenEntry:
+    """Send a request (or answer it from the log when an identical seeded one succeeded
+    before; `reuse=False` sends it anyway)."""
     info = connection.backend()
-    job = Job(request)
+    job = Job(request, reuse=reuse)
     run = runs.submit([job])  # RunRefused: not allowed or over budget, nothing sent
     api_base = state.settings().base_url
     entry = GenEntry(run, job, request.to_body(), info.name, api_base)
@@ -127,9 +130,38 @@ def _grid(outcome: Outcome) -> None:
 def render_entry(entry: GenEntry, *, latest: bool) -> None:
     outcome = entry.run.outcomes.get(entry.job.id)
     st.markdown(f"**{_summary(entry, outcome)}**" if latest else _summary(entry, outcome))
+    if outcome is not None and outcome.from_row is not None:
+        from_log_note(entry, outcome, latest=latest)
     if outcome is not None:
         _grid(outcome)
     request_view(entry)
+
+
+def _send_anyway(entry: GenEntry) -> None:
+    try:
+        submit(entry.job.request, reuse=False)
+    except runs.RunRefused as exc:
+        st.session_state[REFUSED_STATE] = exc.message
+
+
+def from_log_note(entry: GenEntry, outcome: Outcome, *, latest: bool) -> None:
+    """Nothing was sent: say so, what it saved, and offer to send it anyway."""
+    saved = "" if entry.backend == BackendName.OFFLINE else f" (saved \\${outcome.from_cost:.2f})"
+    cols = st.columns([4, 1], vertical_alignment="center")
+    cols[0].info(
+        "**From the log, no credits.** The same request with the same seed already made "
+        f"these images, so they were shown at once{saved}.",
+        icon=":material/savings:",
+    )
+    if latest:
+        cols[1].button(
+            "Generate anyway",
+            key=f"gen_anyway_{entry.job.id}",
+            on_click=_send_anyway,
+            args=(entry,),
+            help="Send the request to the provider (it is billed)",
+            width="stretch",
+        )
 
 
 @st.fragment(run_every=0.25)

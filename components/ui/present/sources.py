@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from components.log.rows import row_dict
+from components.log.schema import WITH_IMAGES
 from components.ui import access, handoff, resources, vote_results
 from components.ui.present.slideshow import Picture
 from components.ui.safe import shorten
@@ -48,18 +49,18 @@ def pictures_of(frame: pd.DataFrame) -> list[Picture]:
 
 def from_group(group_id: str) -> list[Picture]:
     log, _ = resources.stores()
-    frame = log.query(group_id=group_id, status="ok").iloc[::-1]  # in the order they were made
-    return pictures_of(frame)
+    frame = log.query(group_id=group_id, status=WITH_IMAGES)
+    return pictures_of(frame.iloc[::-1])  # in the order they were made
 
 
 def starred() -> list[Picture]:
     log, _ = resources.stores()
-    return pictures_of(log.query(status="ok", min_rating=STARRED_MIN, limit=ROWS_CAP))
+    return pictures_of(log.query(status=WITH_IMAGES, min_rating=STARRED_MIN, limit=ROWS_CAP))
 
 
 def from_rows(ids: list[str]) -> list[Picture]:
     log, _ = resources.stores()
-    frame = log.query(ids=ids, status="ok")
+    frame = log.query(ids=ids, status=WITH_IMAGES)
     order = {row_id: n for n, row_id in enumerate(ids)}
     frame = frame.assign(_at=frame["id"].map(order)).sort_values("_at")
     return pictures_of(frame)

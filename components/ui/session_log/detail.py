@@ -152,6 +152,13 @@ def row_detail(row: dict[str, Any]) -> None:
                 f"usage log by the client request id `{row.get('id')}`.",
                 icon=":material/help:",
             )
+        elif row.get("status") == RowStatus.FROM_LOG:
+            st.info(
+                "Answered from the log: an identical earlier request (same settings, same "
+                f"seed) already had these images, so nothing was sent and no credits were used "
+                f"(row `{row.get('parent_id')}`).",
+                icon=":material/savings:",
+            )
         elif row.get("status") != RowStatus.OK or row.get("error_message"):
             error_box(
                 SimpleNamespace(

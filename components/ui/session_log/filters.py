@@ -27,6 +27,7 @@ STATUS = {
     RowStatus.OK: "Succeeded",
     RowStatus.ERROR: "Failed",
     RowStatus.SENT: "Sent, no answer (may be billed)",
+    RowStatus.FROM_LOG: "From the log (no credits)",
 }
 SCOPE = {"all": "All", "mine": "This session"}
 WHEN = {

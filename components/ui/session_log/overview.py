@@ -37,7 +37,18 @@ def metrics_row(m: LogMetrics) -> None:
     usd_help = "Offline demo requests cost nothing."
     if m.unpriced:
         usd_help += f" {m.unpriced:,} successful request(s) had no reported cost."
-    cols[6].metric("Spent (USD)", f"${m.usd:,.2f}", help=usd_help)
+    if m.from_log:
+        usd_help += (
+            f" {m.from_log:,} request(s) were answered from the log (same settings and seed as "
+            f"an earlier one): nothing sent, ${m.saved_usd:,.2f} saved."
+        )
+    cols[6].metric(
+        "Spent (USD)",
+        f"${m.usd:,.2f}",
+        help=usd_help,
+        delta=f"${m.saved_usd:,.2f} saved" if m.saved_usd else None,
+        delta_color="off",
+    )
 
 
 def _chart(title: str, chart, empty: str, caption: str | None = None) -> None:

@@ -13,6 +13,7 @@ from components.api.contract import GenerationRequest
 from components.images.store import sniff_format
 from components.log import archive as log_archive
 from components.log.rows import row_dict
+from components.log.schema import WITH_IMAGES
 from components.log.store import LogFilter
 from components.ui import access, handoff
 from components.ui.report_download import report_button
@@ -63,7 +64,7 @@ def export_panel(filt: LogFilter, total: int) -> None:
     st.caption("Or one page to send or print, with the images in it:")
 
     def report_rows() -> list[dict]:  # on click only; newest first, as the table shows them
-        frame = log.query(filt, status="ok", limit=REPORT_ROWS)
+        frame = log.query(filt, status=WITH_IMAGES, limit=REPORT_ROWS)
         return [row_dict(r) for _, r in frame.iterrows()]
 
     report_button(

@@ -9,6 +9,7 @@ from typing import Any
 import streamlit as st
 
 from components.log.rows import row_dict
+from components.log.schema import WITH_IMAGES
 from components.ui import access, handoff, resources
 from components.ui.safe import md_escape, shorten
 from components.vote import labels
@@ -31,7 +32,11 @@ def take_handoff() -> None:
 def _images(ids: list[str], group: str | None) -> list[dict[str, Any]]:
     """The successful rows' images, in the order they were made: (row, index) each."""
     log, _ = resources.all_stores()
-    frame = log.query(group_id=group, status="ok") if group else log.query(ids=ids, status="ok")
+    frame = (
+        log.query(group_id=group, status=WITH_IMAGES)
+        if group
+        else log.query(ids=ids, status=WITH_IMAGES)
+    )
     rows = [row_dict(r) for _, r in frame.iloc[::-1].iterrows()]  # oldest first
     out = []
     for row in rows:

@@ -1,4 +1,6 @@
-"""What a voter sees and does: two images (or the grid), big buttons with keys, and thanks.
+"""The voter's page, a vote link's one and only page: no sidebar, no navigation, nothing of
+the studio but the vote's title, its question and clean copies of its images. What a voter sees
+and does: two images (or the grid), big buttons with keys, and thanks.
 
 Nothing about an image reaches the browser but its pixels: a clean copy (re-encoded, nothing
 embedded) served under a content hash; widget keys are fixed words, never item or row ids; the
