@@ -78,6 +78,8 @@ def controls() -> None:
 
 
 # A hand-off from the Session log or a card: pre-fill before any widget exists.
+if (parent := handoff.take(handoff.PARENT)) is not None:
+    gen_results.set_parent(*parent)
 if (incoming := handoff.take(handoff.GENERATE_REQUEST)) is not None:
     param_form.load_request(incoming)
     if handoff.take(handoff.GENERATE_AUTORUN, False):

@@ -346,6 +346,49 @@ class LogStore:
         with self._reader() as conn:
             return [decode_row(tuple(r)) for r in conn.execute(stmt).all()]
 
+    def lineage(
+        self, row_id: str, columns: Sequence[str] = COLUMNS, max_rows: int = 1000
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """A row's ancestors (its parent first, then the parent's parent...) and its
+        descendants (breadth first, each with `_depth`), as far as this view may read."""
+        names = tuple(dict.fromkeys(("id", "parent_id", *columns)))
+        check_names(names)
+        chosen = [_LOG.c[n] for n in names]
+        ancestors: list[dict[str, Any]] = []
+        seen = {row_id}
+        with self._reader() as conn:
+            current = conn.execute(
+                select(_LOG.c.parent_id).where(_LOG.c.id == row_id, *self._reads())
+            ).scalar()
+            while current and current not in seen and len(ancestors) < 100:
+                found = conn.execute(
+                    select(*chosen).where(_LOG.c.id == current, *self._reads())
+                ).first()
+                if found is None:
+                    break
+                row = decode_row(tuple(found), names)
+                ancestors.append(row)
+                seen.add(current)
+                current = row.get("parent_id")
+            descendants: list[dict[str, Any]] = []
+            frontier, depth = [row_id], 1
+            while frontier and len(descendants) < max_rows:
+                found_rows = conn.execute(
+                    select(*chosen)
+                    .where(_LOG.c.parent_id.in_(frontier), *self._reads())
+                    .order_by(_LOG.c.created_at, _LOG.c.id)
+                ).all()
+                frontier = []
+                for raw in found_rows:
+                    row = decode_row(tuple(raw), names)
+                    if row["id"] in seen:
+                        continue  # a loop in hand-edited data: never twice
+                    seen.add(row["id"])
+                    descendants.append({**row, "_depth": depth})
+                    frontier.append(row["id"])
+                depth += 1
+        return ancestors, descendants[:max_rows]
+
     def recent_prompts(self, limit: int = 50) -> list[str]:
         """The last distinct prompts sent (that this view may read), newest first."""
         newest = func.max(_LOG.c.created_at)

@@ -15,21 +15,35 @@ COMPARE_GROUP = "handoff_compare_group"  # a group_id to reopen exactly as it wa
 GENERATE_REQUEST = "handoff_generate_request"  # a GenerationRequest to pre-fill
 GENERATE_AUTORUN = "handoff_generate_autorun"  # True: send it at once ("one click")
 GENERATE_SEED = "handoff_generate_seed"  # only the seed, the rest of the form untouched
+PARENT = "handoff_parent"  # (row id, how): what the next generation is made from
+VARY = "handoff_vary"  # (request, row id): Compare sends N new seeds of it at once
 VOTE_ROWS = "handoff_vote_rows"  # log row ids whose images a new vote is over
 VOTE_GROUP = "handoff_vote_group"  # the comparison group a new vote comes from
 PRESENT_ROWS = "handoff_present_rows"  # log row ids to present (the Session log's filter)
 PRESENT_GROUP = "handoff_present_group"  # a comparison group to present
 
 
-def to_generate(request: GenerationRequest, *, run_now: bool = False) -> None:
+def to_generate(
+    request: GenerationRequest, *, run_now: bool = False, parent: tuple[str, str] | None = None
+) -> None:
     st.session_state[GENERATE_REQUEST] = request
     st.session_state[GENERATE_AUTORUN] = run_now
+    if parent:
+        st.session_state[PARENT] = parent
     st.switch_page(pages.GENERATE.path)
 
 
-def to_generate_seed(seed: int) -> None:
+def to_generate_seed(seed: int, parent: tuple[str, str] | None = None) -> None:
     st.session_state[GENERATE_SEED] = int(seed)
+    if parent:
+        st.session_state[PARENT] = parent
     st.switch_page(pages.GENERATE.path)
+
+
+def to_vary(request: GenerationRequest, row_id: str) -> None:
+    """Compare sends the same prompt and settings with new seeds, linked to the row."""
+    st.session_state[VARY] = (request, row_id)
+    st.switch_page(pages.COMPARE.path)
 
 
 def to_compare(*, ids: list[str] | None = None, group_id: str | None = None) -> None:

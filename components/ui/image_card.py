@@ -11,7 +11,7 @@ import streamlit as st
 
 from components.api.contract import GenerationRequest
 from components.log.rows import row_dict
-from components.ui import param_form, resources, reveal
+from components.ui import handoff, param_form, resources, reveal
 from components.ui.safe import md_escape
 
 
@@ -103,6 +103,34 @@ def _reuse_all(params: dict[str, Any], seed: int | None) -> None:
     param_form.load_request(GenerationRequest.from_params({**params, "seed": seed}))
 
 
+VARY, REFINE = "Vary: 4 new seeds", "Refine: same seed, edit the prompt"
+
+
+def more_actions(card: CardImage) -> None:
+    """The card's less-used actions in one menu (no label cut in a narrow card)."""
+    options = [VARY, REFINE] if card.seed is not None else [VARY]
+    chosen = st.menu_button(
+        "More",
+        options,
+        key=f"more_{card.key}",
+        icon=":material/more_horiz:",
+        help="Vary sends the same prompt and settings with new seeds (in Compare); Refine "
+        "puts this image's prompt, seed and settings in the form to edit",
+    )
+    if chosen == VARY:
+        request = GenerationRequest.from_params({**card.params, "seed": None, "num_images": 1})
+        handoff.to_vary(request, card.row_id)
+    elif chosen == REFINE and card.seed is not None:
+        refine(card.params, card.seed, card.row_id)
+
+
+def refine(params: dict[str, Any], seed: int, row_id: str) -> None:
+    """Same seed and settings, the prompt open for editing; the next Generate is its child."""
+    handoff.to_generate(
+        GenerationRequest.from_params({**params, "seed": seed}), parent=(row_id, "refine")
+    )
+
+
 def image_card(card: CardImage) -> None:
     """A card on the Generate page: its buttons fill the form on this same page."""
     with st.container(border=True):
@@ -154,6 +182,8 @@ def image_card(card: CardImage) -> None:
             args=(card.seed,),
             width="content",
         )
+        with actions:
+            more_actions(card)
         pop = actions.popover(
             "Parameters",
             icon=":material/data_object:",

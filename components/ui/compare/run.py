@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import streamlit as st
 
@@ -83,8 +83,19 @@ def show_ids(ids: list[str]) -> None:
     st.session_state[ERRORS_STATE] = []
 
 
+PARENT_STATE = "cmp_parent"  # (row id, how) the next run's cells are made from
+VARY_SEEDS = 4
+
+
 def take_handoffs() -> None:
-    """From the Session log: a group to reopen, or rows to put side by side (no request)."""
+    """From the Session log: a group to reopen, or rows to put side by side (no request);
+    from a card: Vary, which sends new seeds of one image's request at once."""
+    if (vary := handoff.take(handoff.VARY)) is not None:
+        request, row_id = vary
+        compare_setup.load_for_seeds(request, VARY_SEEDS)
+        st.session_state[PARENT_STATE] = (row_id, "vary")
+        _submit(CompareMode.SEEDS)
+        return
     group = handoff.take(handoff.COMPARE_GROUP)
     ids = handoff.take(handoff.COMPARE_IDS)
     if ids:
@@ -118,6 +129,9 @@ def _submit(mode: CompareMode) -> None:
         return
     group_id = uuid.uuid4().hex
     jobs = plan.jobs(group_id)
+    if (parent := st.session_state.pop(PARENT_STATE, None)) is not None:
+        # Every cell of a Vary is a child of the image it varies.
+        jobs = [replace(j, parent_id=parent[0], lineage=parent[1]) for j in jobs]
     try:
         run = runs.submit(jobs)
     except runs.RunRefused as exc:

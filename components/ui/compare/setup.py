@@ -104,6 +104,22 @@ def shared_parameters(varying: Collection[str] = frozenset()) -> None:
         param_form.checker_toggle(K_CHECKER, in_url=False)
 
 
+def load_for_seeds(request: GenerationRequest, count: int) -> None:
+    """Pre-fill "Seeds" mode with a request's prompt and settings and `count` new random
+    seeds (before the widgets render: a Vary from a card)."""
+    state = st.session_state
+    state[K_MODE] = CompareMode.SEEDS
+    state[K_PROMPT] = request.prompt
+    state[K_SEED_SOURCE] = "random"
+    state[K_SEED_COUNT] = count
+    state[K_SEED] = None
+    state[K_RATIO] = request.aspect_ratio
+    state[K_RAW] = bool(request.raw)
+    state[K_FORMAT] = request.output_format
+    state[K_TOL] = str(request.safety_tolerance)
+    state[K_CHECKER] = bool(request.enable_safety_checker)
+
+
 def base_request() -> GenerationRequest:
     """The shared parameters as on screen (not validated)."""
     return request_from_state(

@@ -36,11 +36,19 @@ def entries() -> list[GenEntry]:
     return st.session_state.setdefault(RUNS_STATE, [])
 
 
+PARENT_STATE = "gen_parent"  # (row id, how) the next generation is made from
+
+
+def set_parent(row_id: str, how: str) -> None:
+    st.session_state[PARENT_STATE] = (row_id, how)
+
+
 def submit(request: GenerationRequest, *, reuse: bool = True) -> GenEntry:
     """Send a request (or answer it from the log when an identical seeded one succeeded
-    before; `reuse=False` sends it anyway)."""
+    before; `reuse=False` sends it anyway). It records what it was made from, if anything."""
     info = connection.backend()
-    job = Job(request, reuse=reuse)
+    parent, how = st.session_state.pop(PARENT_STATE, None) or (None, None)
+    job = Job(request, reuse=reuse, parent_id=parent, lineage=how)
     run = runs.submit([job])  # RunRefused: not allowed or over budget, nothing sent
     api_base = state.settings().base_url
     entry = GenEntry(run, job, request.to_body(), info.name, api_base)

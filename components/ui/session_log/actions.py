@@ -7,6 +7,7 @@ removes the rows and then their image files.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
@@ -34,35 +35,48 @@ def show_flash() -> None:
 def row_actions(row: dict[str, Any]) -> None:
     """Reuse one row: everything, only its seed, or the comparison it belonged to."""
     seed = usable_seed(row)
-    cols = st.columns(3)
-    if cols[0].button(
+    cols = st.container(horizontal=True, wrap=True, gap="small")  # labels stay whole
+    if cols.button(
         "Re-run in Generate",
         type="primary",
         icon=":material/replay:",
         key="log_rerun",
-        width="stretch",
         help="Open Generate with this prompt, seed and every parameter filled in; "
         "one click on Generate sends it",
     ):
-        handoff.to_generate(rerun_request(row))
-    reuse = cols[1].button(
+        handoff.to_generate(rerun_request(row), parent=(str(row["id"]), "re-run"))
+    reuse = cols.button(
         "Reuse seed",
         icon=":material/casino:",
         key="log_seed",
-        width="stretch",
         disabled=seed is None,
         help="Only the seed goes to Generate; the form keeps the rest"
         if seed
         else "No seed was reported for this request",
     )
     if reuse and seed is not None:
-        handoff.to_generate_seed(seed)
+        handoff.to_generate_seed(seed, parent=(str(row["id"]), "seed"))
     group = row.get("group_id")
-    if cols[2].button(
+    request = rerun_request(row)
+    if cols.button(
+        "Vary",
+        icon=":material/shuffle:",
+        key="log_vary",
+        help="The same prompt and settings with 4 new seeds, sent at once in Compare",
+    ):
+        handoff.to_vary(replace(request, seed=None, num_images=1), str(row["id"]))
+    if cols.button(
+        "Refine",
+        icon=":material/edit:",
+        key="log_refine",
+        disabled=seed is None,
+        help="The same seed and settings in Generate, the prompt ready to edit",
+    ):
+        handoff.to_generate(request, parent=(str(row["id"]), "refine"))
+    if cols.button(
         "Open comparison group",
         icon=":material/compare:",
         key="log_group",
-        width="stretch",
         disabled=not group,
         help="Show the group this request was sent with, side by side"
         if group

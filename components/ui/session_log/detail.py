@@ -21,6 +21,7 @@ from components.ui.image_card import CardImage, cards_from_row, full_size
 from components.ui.messages import error_box
 from components.ui.safe import md_escape
 from components.ui.session_log import data as log_data
+from components.ui.session_log.family import family
 
 IMAGE_WIDTH, IMAGE_HEIGHT = 520, 380  # largest box an image takes in the detail view
 
@@ -175,3 +176,4 @@ def row_detail(row: dict[str, Any]) -> None:
             height = 30 * (len(frame) + 1) + 3  # every field visible, no inner scrolling
             column.dataframe(frame, hide_index=True, width="stretch", row_height=30, height=height)
         vote_results.summary_for_rows([str(row.get("id"))], key="log_vote")
+        family(row)

@@ -71,6 +71,31 @@ def _group_label(groups: pd.DataFrame, tz: tzinfo) -> Callable[[str], str]:
     return lambda gid: labels.get(gid, str(gid)) if gid else "Any group"
 
 
+FAMILY = f"{PREFIX}family"  # a row id: show only it and its descendants
+
+
+def show_family(row_id: str) -> None:
+    st.session_state[FAMILY] = row_id
+
+
+def _family_ids(log: LogStore) -> tuple[str, ...] | None:
+    """The rows of "this row and its descendants", with a way back (None: no such filter)."""
+    root = st.session_state.get(FAMILY)
+    if not root:
+        return None
+    _, descendants = log.lineage(str(root), columns=("id",))
+    ids = (str(root), *(str(d["id"]) for d in descendants))
+    chip = st.container(horizontal=True, vertical_alignment="center", gap="small")
+    chip.caption(
+        f":material/family_history: Only row `{root}` and its {len(ids) - 1} descendant(s)"
+    )
+    chip.button(
+        "Show every row", icon=":material/close:", key="log_family_off",
+        on_click=lambda: st.session_state.pop(FAMILY, None),
+    )  # fmt: skip
+    return ids
+
+
 def clear() -> None:
     for key in [k for k in st.session_state if str(k).startswith(PREFIX)]:
         del st.session_state[key]
@@ -155,7 +180,9 @@ def filter_bar(log: LogStore, fp: LogFingerprint) -> LogFilter:
     # Whole minutes: "last hour" stays one cacheable filter for a minute, not one per rerun.
     now = datetime.now(tz).replace(second=0, microsecond=0)
     since, until = time_window(when, now, tuple(dates or ()), tz)
+    family = _family_ids(log)
     return LogFilter(
+        ids=family,
         text=text.strip() or None,
         status=status,
         since=since,
