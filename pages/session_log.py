@@ -47,7 +47,9 @@ if table_tab.open:
                 with st.container(border=True):
                     log_actions.selection_bar(ids)
                     if 2 <= len(ids) <= 4:
-                        what_changed(log_actions.selected_rows(page, ids), key="log")
+                        picked = log_actions.selected_rows(page, ids)
+                        oldest_first = sorted(picked, key=lambda r: str(r.get("created_at")))
+                        what_changed(oldest_first, key="log")  # A is the first made
                     if len(ids) == 1:
                         row = log_actions.selected_rows(page, ids)[0]
                         log_actions.row_actions(row)
