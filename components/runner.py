@@ -225,7 +225,9 @@ class Runner:
         """Queue the jobs. With a ledger and limits, their estimated cost is held first, or
         BudgetRefused is raised and nothing is queued (the offline demo costs nothing)."""
         if self.ledger is not None and limits is not None and self.backend != BackendName.OFFLINE:
-            self.ledger.hold(self.made_by, [(j.id, self.estimate(j)) for j in jobs], limits)
+            # A repeat the log will answer costs nothing: it holds nothing either.
+            paid = [j for j in jobs if not self._will_reuse(j)]
+            self.ledger.hold(self.made_by, [(j.id, self.estimate(j)) for j in paid], limits)
         run = Run(jobs, on_cancel=self._release)
         try:
             run.track([self._pool.submit(self._work, run, job) for job in jobs])
@@ -304,6 +306,22 @@ class Runner:
             outcome.result = replace(outcome.result, credits_used=None, cost_usd=None)
         return self._finish(run, outcome, row_id)
 
+    def _will_reuse(self, job: Job) -> bool:
+        """Whether the log holds an answer for this job now (checked again when it runs)."""
+        seed = reusable_seed(job.request)
+        key = request_key(self.backend, self.client.base_url, job.request)
+        if not job.reuse or seed is None or key is None:
+            return False
+        try:
+            rows = self.log_store.reusable(key, seed)
+        except Exception:
+            return False
+        root = self.image_store.root
+        return any(
+            r.get("image_paths") and all((root / p).is_file() for p in r["image_paths"])
+            for r in rows
+        )
+
     def _answer_from_log(self, outcome: Outcome) -> bool:
         """Never pay twice: a seeded request identical to an earlier success takes that
         request's stored originals (shared, not copied). False: send it."""
@@ -353,8 +371,9 @@ class Runner:
             return None
         out = []
         for path, thumb in zip(paths, thumbs, strict=True):
+            # A cleared thumbnail is rebuilt from its original: only a lost original is a miss.
             data = self.image_store.read_bytes(path)
-            if not data or not self.image_store.read_bytes(thumb):
+            if not data or not self.image_store.thumbnail_bytes(thumb):
                 return None
             try:
                 kind, width, height = inspect_image(data)

@@ -6,6 +6,7 @@ from components.api.contract import estimate_cost_usd, price_text
 from components.api.errors import ValidationError
 from components.ui import access, connection, handoff, param_form, runs
 from components.ui.frame_guard import require_frame
+from components.ui.generate import presets as gen_presets
 from components.ui.generate import results as gen_results
 from components.ui.safe import md_escape
 
@@ -78,6 +79,7 @@ def controls() -> None:
 
 
 # A hand-off from the Session log or a card: pre-fill before any widget exists.
+gen_presets.from_link()  # ?preset=<name>: fill the form once, before the widgets
 if (parent := handoff.take(handoff.PARENT)) is not None:
     gen_results.set_parent(*parent)
 if (incoming := handoff.take(handoff.GENERATE_REQUEST)) is not None:
@@ -93,5 +95,6 @@ with form_col:
     param_form.prompt_area()
     param_form.parameters()
     controls()
+    gen_presets.panel()
 with results_col:
     gen_results.render_all()

@@ -4,15 +4,13 @@ walls of text) and only the parameters that differ."""
 from __future__ import annotations
 
 import difflib
-import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-# Words (any script), single punctuation marks, runs of blanks: a changed comma shows as a
-# changed comma, and a reordered word as one removal and one addition.
-_TOKENS = re.compile(r"\w+|[^\w\s]|\s+", re.UNICODE)
+ZWJ = "\u200d"
 
 PARAMETERS = {
     "model": "model",
@@ -38,8 +36,44 @@ class Piece:
     text: str
 
 
+def _letter(ch: str) -> bool:
+    """Part of a word: letters and digits of any script, their combining marks (a Hindi vowel
+    sign, an accent typed after its letter), and the underscore."""
+    return ch == "_" or unicodedata.category(ch)[0] in "LNM"
+
+
+def _clings(ch: str) -> bool:
+    """Belongs to the character before it: combining marks, variation selectors, emoji skin
+    tones and the zero-width joiner of an emoji sequence."""
+    return (
+        unicodedata.category(ch)[0] == "M"
+        or ch == ZWJ
+        or "\ufe00" <= ch <= "\ufe0f"
+        or "\U0001f3fb" <= ch <= "\U0001f3ff"
+    )
+
+
 def tokens(text: str) -> list[str]:
-    return _TOKENS.findall(text or "")
+    """Words (any script, with their marks), single punctuation marks or emoji (with what
+    clings to them: a family emoji is one token), and runs of blanks. A changed comma shows as
+    a changed comma, and a reordered word as one removal and one addition."""
+    text = text or ""
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch, j = text[i], i + 1
+        if ch.isspace():
+            while j < n and text[j].isspace():
+                j += 1
+        elif _letter(ch):
+            while j < n and (_letter(text[j]) or _clings(text[j])):
+                j += 1
+        else:
+            while j < n and _clings(text[j]):
+                j += 2 if text[j] == ZWJ and j + 1 < n else 1  # a ZWJ takes the next glyph
+        out.append(text[i:j])
+        i = j
+    return out
 
 
 def word_diff(before: str, after: str) -> list[Piece]:

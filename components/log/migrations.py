@@ -40,6 +40,7 @@ from components.log.schema import (
     VOTE_TABLES,
     log_columns,
     log_revision,
+    presets,
     schema_migrations,
 )
 
@@ -122,6 +123,12 @@ def _v7(conn: Connection) -> None:
             conn.execute(CreateIndex(index))
 
 
+def _v8(conn: Connection) -> None:
+    """Presets: named, complete requests."""
+    if not inspect(conn).has_table(presets.name):
+        conn.execute(CreateTable(presets))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "request log", _v1),
     Migration(2, "rating and note", _v2),
@@ -130,6 +137,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "sharing", _v5),
     Migration(6, "votes", _v6),
     Migration(7, "experiments", _v7),
+    Migration(8, "presets", _v8),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

@@ -256,3 +256,13 @@ vote_ballots = Table(
     Column("cast_at", Text, nullable=False),
 )
 VOTE_TABLES = (votes, vote_items, vote_voters, vote_ballots)
+
+
+# Presets (components/experiments/presets.py): a named, complete request to reproduce.
+presets = Table(
+    "presets",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("data", Text, nullable=False),  # JSON: template, parameters, seed policy
+    Column("updated_at", Text, nullable=False),
+)

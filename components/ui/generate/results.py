@@ -39,7 +39,7 @@ def entries() -> list[GenEntry]:
 PARENT_STATE = "gen_parent"  # (row id, how) the next generation is made from
 
 
-def set_parent(row_id: str, how: str) -> None:
+def set_parent(row_id: str | None, how: str) -> None:
     st.session_state[PARENT_STATE] = (row_id, how)
 
 
