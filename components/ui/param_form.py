@@ -129,11 +129,13 @@ def prompt_box(
 
 
 def ratio_select(key: str, *, disabled: bool = False) -> None:
-    # Never bound to the URL: the labels carry pixel sizes (see _ratio_from_url).
+    # Never bound to the URL: the labels carry pixel sizes (see _ratio_from_url). The default
+    # goes into the state, not `index=`: a value set by a link or a hand-off would otherwise
+    # meet a default too (Streamlit warns, and the default could win).
+    st.session_state.setdefault(key, DEFAULTS.aspect_ratio)
     st.selectbox(
         "Aspect ratio · output size",
         ASPECT_RATIOS,
-        index=ASPECT_RATIOS.index(DEFAULTS.aspect_ratio),
         format_func=ratio_label,
         key=key,
         persist_state="session",

@@ -112,7 +112,8 @@ def test_cancel_stops_what_has_not_started(data, monkeypatch):
     at.button(key="cmp_cancel").click().run()
     finish_run(at)
     rows = LogStore(db_path(data)).query()
-    assert 1 <= len(rows) < 6 and set(rows["status"]) == {"ok"}
+    # The one at the provider when Cancel landed finishes (none, if Cancel came first).
+    assert len(rows) < 6 and set(rows["status"]) <= {"ok"}
     captions = [c.value for c in at.caption]
     gaps = [c for c in captions if "not run (cancelled)" in c]
     assert len(gaps) == 6 - len(rows)
