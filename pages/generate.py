@@ -97,4 +97,5 @@ with form_col:
     controls()
     gen_presets.panel()
 with results_col:
-    gen_results.render_all()
+    in_flight = gen_results.render_all()
+gen_results.finish(in_flight)  # last: everything above is on screen while it waits

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import streamlit as st
 
@@ -172,28 +173,54 @@ def from_log_note(entry: GenEntry, outcome: Outcome, *, latest: bool) -> None:
         )
 
 
-@st.fragment(run_every=0.25)
-def _live(entry: GenEntry) -> None:
-    """Polls the run in flight; a full rerun once it lands draws the final cards."""
-    if entry.run.finished:
-        st.rerun()
+WAIT_SLICE_S = 0.05  # how often a waiting script run looks for the answer (and can be stopped)
+
+
+def _waiting(slot: Any, entry: GenEntry) -> None:
     n = entry.job.request.num_images
     elapsed = time.perf_counter() - entry.run.started
     where = (
         "offline demo backend" if entry.backend == BackendName.OFFLINE else "FLUX 1.1 [pro] Ultra"
     )
-    with st.status(f"Generating {n} image(s) on {where}… {elapsed:.1f} s", state="running"):
+    with slot.container():
+        st.info(
+            f"Generating {n} image(s) on {where}… {elapsed:.1f} s",
+            icon=":material/hourglass_top:",
+        )
         st.caption(md_escape(shorten(entry.job.request.prompt, 200)))
 
 
-def render_all() -> None:
+def finish(slot: Any) -> None:
+    """Called at the very end of the page: wait for the run in flight in short slices and draw
+    its cards the moment it lands, in this same script run: no polling interval, no extra
+    rerun before the picture. A click elsewhere stops this run at its next slice, and the next
+    run picks the wait up again (the run lives in the session, its work in the runner)."""
+    if slot is None:
+        return
+    entry = entries()[0]
+    shown = -1.0
+    while not entry.run.wait(WAIT_SLICE_S):
+        elapsed = round(time.perf_counter() - entry.run.started, 1)
+        if elapsed != shown:  # the label moves by tenths: no message for nothing
+            shown = elapsed
+            _waiting(slot, entry)
+    with slot.container():
+        render_entry(entry, latest=True)
+    st.rerun()  # the picture is on screen; this redraw re-enables the Generate button
+
+
+def render_all() -> Any:
+    """The results column; returns the slot the run in flight will be drawn into (None when
+    nothing is in flight): the page waits for it last, after everything else is drawn."""
     history = entries()
+    slot = None
     if not history:
         st.caption("Results appear here. Every request is also kept in the Session log.")
-        return
+        return slot
     first = history[0]
     if not first.run.finished:
-        _live(first)
+        slot = st.empty()
+        _waiting(slot, first)
     else:
         # No "done" toast: it landed on top of the offline banner's text. The summary line
         # above the cards says it (with the time) where the eye already is.
@@ -204,3 +231,4 @@ def render_all() -> None:
         for entry in history[1:]:
             if entry.run.finished:
                 render_entry(entry, latest=False)
+    return slot
