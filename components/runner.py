@@ -38,6 +38,7 @@ from components.api.errors import (
     ErrorType,
     FluxError,
     InternalError,
+    OverBudget,
     PermissionDeniedError,
     ValidationError,
     redact,
@@ -47,7 +48,7 @@ from components.gate import ProviderGate
 from components.images.store import ImageStore, StoredImage, image_id, inspect_image
 from components.log.schema import BackendName, RowStatus
 from components.log.store import LogStore
-from components.sharing.budget import Ledger, Limits
+from components.sharing.budget import BudgetRefused, Ledger, Limits
 from components.sharing.roles import PRESENTER_ID
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,10 @@ class Run:
         self.cancelled: set[str] = set()
         self.stopping = False  # set by cancel: jobs still waiting for a provider slot stay home
         self.stopped_because: str | None = None  # why the batch stopped early, for the page
+        # Jobs expected to be answered from the log hold no budget; if one must be sent after
+        # all, it is held (and checked) then, against these limits.
+        self.limits: Limits | None = None
+        self.unheld: set[str] = set()
         self.started = time.perf_counter()
         if not jobs:
             self._done.set()
@@ -226,9 +231,13 @@ class Runner:
         BudgetRefused is raised and nothing is queued (the offline demo costs nothing)."""
         if self.ledger is not None and limits is not None and self.backend != BackendName.OFFLINE:
             # A repeat the log will answer costs nothing: it holds nothing either.
-            paid = [j for j in jobs if not self._will_reuse(j)]
+            free = {j.id for j in jobs if self._reusable_source(j) is not None}
+            paid = [j for j in jobs if j.id not in free]
             self.ledger.hold(self.made_by, [(j.id, self.estimate(j)) for j in paid], limits)
+        else:
+            free = set()
         run = Run(jobs, on_cancel=self._release)
+        run.limits, run.unheld = limits, free
         try:
             run.track([self._pool.submit(self._work, run, job) for job in jobs])
         except BaseException:
@@ -284,6 +293,8 @@ class Runner:
             return self._finish(run, outcome, None)
         if self._answer_from_log(outcome):
             return self._finish(run, outcome, None)
+        if not self._hold_late(run, outcome):
+            return self._finish(run, outcome, None)
         with self.gate.slot() if self.gate is not None else nullcontext():
             if run.stopping:
                 run.drop(job)  # cancelled (or the batch stopped) while it waited: never sent
@@ -306,39 +317,46 @@ class Runner:
             outcome.result = replace(outcome.result, credits_used=None, cost_usd=None)
         return self._finish(run, outcome, row_id)
 
-    def _will_reuse(self, job: Job) -> bool:
-        """Whether the log holds an answer for this job now (checked again when it runs)."""
+    def _reusable_source(self, job: Job) -> tuple[dict[str, Any], list[Any]] | None:
+        """THE rule for never paying twice: an earlier successful row with this job's reuse
+        key and used seed whose original files all still read (its row and stored files), or
+        None. Asked at submit (to hold no budget) and again when the job runs."""
         seed = reusable_seed(job.request)
         key = request_key(self.backend, self.client.base_url, job.request)
         if not job.reuse or seed is None or key is None:
-            return False
+            return None
         try:
-            rows = self.log_store.reusable(key, seed)
+            candidates = self.log_store.reusable(key, seed)
         except Exception:
+            log.error("could not look for an earlier identical request: %s", traceback.format_exc())
+            return None
+        for row in candidates:
+            stored = self._stored_files(row)
+            if stored is not None:  # else its files are gone: a miss
+                return row, stored
+        return None
+
+    def _hold_late(self, run: Run, outcome: Outcome) -> bool:
+        """A job submitted as a free repeat that must be sent after all (its source went away
+        meanwhile): hold its cost now, or keep it home (False, with the reason as its error)."""
+        job = outcome.job
+        if job.id not in run.unheld or self.ledger is None or run.limits is None:
+            return True
+        try:
+            self.ledger.hold(self.made_by, [(job.id, self.estimate(job))], run.limits)
+        except BudgetRefused as exc:
+            outcome.error = OverBudget(exc.message, attempts=0)
             return False
-        root = self.image_store.root
-        return any(
-            r.get("image_paths") and all((root / p).is_file() for p in r["image_paths"])
-            for r in rows
-        )
+        return True
 
     def _answer_from_log(self, outcome: Outcome) -> bool:
         """Never pay twice: a seeded request identical to an earlier success takes that
         request's stored originals (shared, not copied). False: send it."""
         job = outcome.job
+        found = self._reusable_source(job)
         seed = reusable_seed(job.request)
-        key = request_key(self.backend, self.client.base_url, job.request)
-        if not job.reuse or seed is None or key is None:
-            return False
-        try:
-            candidates = self.log_store.reusable(key, seed)
-        except Exception:
-            log.error("could not look for an earlier identical request: %s", traceback.format_exc())
-            return False
-        for row in candidates:
-            stored = self._stored_files(row)
-            if stored is None:
-                continue  # its files are gone: a miss
+        if found is not None:
+            row, stored = found
             images = [
                 GeneratedImage(
                     data=data, width=s.width, height=s.height, content_type=s.content_type

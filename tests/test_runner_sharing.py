@@ -354,8 +354,8 @@ def test_a_403_before_the_batch_is_queued_still_finishes_the_run(
         wait_for(lambda: provider.count == 1)
         time.sleep(0.3)
 
-    # Walk 1 is the hold, walk 2 queues the jobs.
-    batch = SlowToQueue(jobs(4), until_the_first_answer, on=2)
+    # Walks 1 and 2 decide what to hold (a free repeat holds nothing), walk 3 queues the jobs.
+    batch = SlowToQueue(jobs(4), until_the_first_answer, on=3)
     run = runner.submit(batch, limits=PLENTY)
     try:
         assert run.wait(3)

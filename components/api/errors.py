@@ -68,6 +68,8 @@ class ErrorType(StrEnum):
     INTERNAL = "internal"
     # Not raised by a call: the image arrived but could not be saved to disk.
     STORAGE = "storage"
+    # Not raised by a call: the run would have gone past a budget, so nothing was sent.
+    BUDGET = "budget"
 
 
 class FluxError(Exception):
@@ -107,6 +109,13 @@ class FluxError(Exception):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(status={self.status!r}, message={self.message!r})"
+
+
+class OverBudget(FluxError):
+    """A request kept home because it would have gone past a budget (nothing was sent)."""
+
+    error_type = ErrorType.BUDGET
+    hint = "Nothing was sent. The presenter can raise the limit on the Sharing page."
 
 
 class ValidationError(FluxError, ValueError):

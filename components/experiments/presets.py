@@ -112,6 +112,10 @@ class Preset:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Preset:
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        # Types as written by `to_dict`: a file edited by hand must not turn "false" into True.
+        for name, kind in _KINDS.items():
+            if name in known and not isinstance(known[name], kind):
+                raise PresetError(f"Not a preset: {name} has the wrong type.")
         try:
             known["seeds"] = tuple(int(s) for s in known.get("seeds", ()))
             known["seed_policy"] = SeedPolicy(known.get("seed_policy", SeedPolicy.RANDOM))
@@ -154,6 +158,20 @@ def import_json(data: bytes) -> list[Preset]:
     if not isinstance(items, list) or len(items) > 500:
         raise PresetError("A presets file holds a list of at most 500 presets.")
     return [Preset.from_dict(item) for item in items if isinstance(item, dict)]
+
+
+_KINDS: dict[str, type | tuple[type, ...]] = {
+    "name": str,
+    "template": str,
+    "aspect_ratio": str,
+    "raw": bool,
+    "output_format": str,
+    "safety_tolerance": (str, int),
+    "enable_safety_checker": bool,
+    "num_images": int,
+    "seed_policy": str,
+    "seeds": list,
+}
 
 
 class PresetStore:

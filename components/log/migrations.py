@@ -38,6 +38,7 @@ from components.log.schema import (
     SHARING_TABLES,
     TABLE,
     VOTE_TABLES,
+    budget_deleted,
     log_columns,
     log_revision,
     presets,
@@ -129,6 +130,12 @@ def _v8(conn: Connection) -> None:
         conn.execute(CreateTable(presets))
 
 
+def _v9(conn: Connection) -> None:
+    """The spending of deleted rows, kept for the day's budget."""
+    if not inspect(conn).has_table(budget_deleted.name):
+        conn.execute(CreateTable(budget_deleted))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "request log", _v1),
     Migration(2, "rating and note", _v2),
@@ -138,6 +145,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "votes", _v6),
     Migration(7, "experiments", _v7),
     Migration(8, "presets", _v8),
+    Migration(9, "spending of deleted rows", _v9),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

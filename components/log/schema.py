@@ -266,3 +266,15 @@ presets = Table(
     Column("data", Text, nullable=False),  # JSON: template, parameters, seed policy
     Column("updated_at", Text, nullable=False),
 )
+
+
+# Spending of deleted rows (components/sharing/budget.py): deleting a paid row must not give
+# the day's budget back, since the provider charged it all the same.
+budget_deleted = Table(
+    "budget_deleted",
+    metadata,
+    Column("id", Text, primary_key=True),  # the deleted row's id
+    Column("made_by", Text, nullable=False),
+    Column("usd", Float, nullable=False),
+    Column("created_at", Text, nullable=False),  # the row's, so it counts on its own day
+)

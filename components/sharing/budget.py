@@ -12,7 +12,7 @@ row keeps counting at list price.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -23,7 +23,13 @@ from sqlalchemy import case as sql_case
 from components.api.contract import PRICE_USD_PER_IMAGE
 from components.api.errors import ErrorType
 from components.log.codec import to_utc_iso
-from components.log.schema import BackendName, RowStatus, budget_holds, request_log
+from components.log.schema import (
+    BackendName,
+    RowStatus,
+    budget_deleted,
+    budget_holds,
+    request_log,
+)
 from components.log.store import LogStore
 
 HOLD_TTL_S = 3600.0
@@ -79,6 +85,22 @@ def charge() -> ColumnElement[Any]:
     )
 
 
+def charge_of(row: Mapping[str, Any]) -> float:
+    """`charge()` for one row in Python (the same rules), for rows about to be deleted."""
+    images = row.get("num_images")
+    list_price = (images if isinstance(images, int) and images > 0 else 1) * PRICE_USD_PER_IMAGE
+    cost = row.get("cost_usd")
+    if row.get("backend") == BackendName.OFFLINE.value:
+        return 0.0
+    if isinstance(cost, int | float) and cost == cost:
+        return float(cost)
+    if row.get("status") in (RowStatus.OK.value, RowStatus.SENT.value):
+        return list_price
+    if row.get("error_type") in [e.value for e in MAYBE_BILLED]:
+        return list_price
+    return 0.0
+
+
 def day_start(now: float) -> str:
     """Midnight UTC of `now`'s day, in the log's one created_at form (text order is time
     order)."""
@@ -108,13 +130,18 @@ class Ledger:
             .where(request_log.c.created_at >= day_start(now), request_log.c.id.not_in(held))
             .group_by(request_log.c.made_by)
         ).all()
+        gone = conn.execute(
+            select(budget_deleted.c.made_by, func.sum(budget_deleted.c.usd))
+            .where(budget_deleted.c.created_at >= day_start(now))
+            .group_by(budget_deleted.c.made_by)
+        ).all()
         holds = conn.execute(
             select(budget_holds.c.made_by, func.sum(budget_holds.c.usd))
             .where(budget_holds.c.created_at >= fresh)
             .group_by(budget_holds.c.made_by)
         ).all()
         by: dict[str, float] = {}
-        for who, amount in (*rows, *holds):
+        for who, amount in (*rows, *gone, *holds):
             key = who or "presenter"  # rows from before sharing were the presenter's
             by[key] = by.get(key, 0.0) + float(amount or 0.0)
         held_total = sum(float(a or 0.0) for _, a in holds)
@@ -158,6 +185,31 @@ class Ledger:
                     for job_id, amount in holds
                 ],
             )
+
+    def keep_spending(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Before rows are deleted: what they cost stays counted on their day (the provider
+        charged it all the same), so deleting never gives a budget back."""
+        kept = []
+        for row in rows:
+            usd_spent = charge_of(row)
+            if usd_spent > 0 and row.get("id") and row.get("created_at"):
+                created = to_utc_iso(row["created_at"])
+                who = row.get("made_by") or "presenter"
+                kept.append({"id": str(row["id"]), "made_by": who, "usd": usd_spent,
+                             "created_at": created})  # fmt: skip
+        if not kept:
+            return
+        with self.store.transaction() as conn:
+            known = set(
+                conn.execute(
+                    select(budget_deleted.c.id).where(
+                        budget_deleted.c.id.in_([k["id"] for k in kept])
+                    )
+                ).scalars()
+            )
+            fresh = [k for k in kept if k["id"] not in known]
+            if fresh:
+                conn.execute(insert(budget_deleted), fresh)
 
     def release(self, ids: Sequence[str]) -> None:
         """End holds: the job's row now carries its cost, or the job never left."""

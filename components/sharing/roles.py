@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 PRESENTER_ID = "presenter"
+OPEN_DOOR = "open door"  # how a viewer came in while no viewer passcode was needed
 
 
 class Role(StrEnum):
@@ -79,6 +80,7 @@ def decide(
     presenters: tuple[str, ...],
     held: Visitor | None,
     epoch: int,
+    door_open: bool = False,
 ) -> Visitor | Entry:
     """THE decision, for every rerun of every session.
 
@@ -101,4 +103,6 @@ def decide(
         return Entry.SIGN_IN
     if held.role == Role.VIEWER and held.epoch != epoch:
         return Entry.SIGNED_OUT
+    if held.how == OPEN_DOOR and not door_open:
+        return Entry.SIGN_IN  # the presenter closed the door: a passcode is needed again
     return held

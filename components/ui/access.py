@@ -35,6 +35,7 @@ from components.sharing.passcode import (
     matches,
     normalize_viewer_passcode,
 )
+from components.sharing.policy import Policy
 from components.sharing.presence import SEEN_EVERY_S
 from components.sharing.roles import Entry, Login, Role, Visitor
 from components.ui import keys, resources, state
@@ -110,18 +111,48 @@ def require_presenter(what: str) -> None:
         st.stop()
 
 
+def signed_out(who: Visitor | None, rules: Policy) -> bool:
+    """A passcode viewer whose passcode was changed since (or who came in through a door now
+    closed): callbacks run before the frame's guard, so every action that spends or hands out
+    data asks this itself."""
+    if who is None or who.presenter or who.how == "sign-in":
+        return False
+    return who.epoch != rules.epoch or (who.how == roles.OPEN_DOOR and rules.viewers_need_passcode)
+
+
 def may_generate() -> str | None:
     """None if this session may send requests now, else why not (read fresh: the presenter's
-    switch applies to the very next click)."""
+    switch and a new viewer passcode apply to the very next click)."""
     if is_presenter():
         return None
-    if not resources.policy(fresh=True).viewers_may_generate:
+    rules = resources.policy(fresh=True)
+    if signed_out(state.visitor(), rules):
+        return SIGNED_OUT_NOTE
+    if not rules.viewers_may_generate:
         return "The presenter has not opened generating to viewers. You can look around."
     return None
 
 
 def may_export() -> bool:
-    return is_presenter() or resources.policy().viewers_may_export
+    rules = resources.policy(fresh=True)
+    if signed_out(state.visitor(), rules):
+        return False
+    return is_presenter() or rules.viewers_may_export
+
+
+def export_check() -> Callable[[], bool]:
+    """For a download built when clicked (in another thread, maybe minutes after the button
+    was drawn): asks the database again whether this visitor may still export."""
+    who = state.visitor()
+    policies = resources.sharing().policies
+
+    def allowed() -> bool:
+        if who is None or who.presenter:
+            return True
+        rules = policies.load()
+        return rules.viewers_may_export and not signed_out(who, rules)
+
+    return allowed
 
 
 def guard() -> None:
@@ -155,7 +186,8 @@ def guard() -> None:
             login=login_state(),
             presenters=config.presenters(),
             held=state.visitor(),
-            epoch=resources.policy(fresh=True).epoch,
+            epoch=(rules := resources.policy(fresh=True)).epoch,
+            door_open=not rules.viewers_need_passcode,
         )
     if isinstance(decision, Entry):
         st.session_state.pop(state.VISITOR_STATE, None)
@@ -266,7 +298,7 @@ def _enter_as_viewer() -> None:
     if rules.viewers_need_passcode:
         st.session_state[SIGN_IN_FLASH] = "Viewers need the viewer passcode now."
         return
-    who = roles.viewer("open door", epoch=rules.epoch)
+    who = roles.viewer(roles.OPEN_DOOR, epoch=rules.epoch)
     st.session_state[state.VISITOR_STATE] = who
     note_presence(who, force=True)
 

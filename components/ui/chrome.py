@@ -83,8 +83,7 @@ def heartbeat() -> None:
     who = state.visitor()
     if who is None:
         return
-    passcode_viewer = not who.presenter and who.how != "sign-in"
-    if passcode_viewer and resources.policy(fresh=True).epoch != who.epoch:
+    if access.signed_out(who, resources.policy(fresh=True)):
         st.rerun(scope="app")
     access.note_presence(who)
 
@@ -94,7 +93,10 @@ def offline_banner() -> None:
     info = connection.backend()
     if not info.offline:
         return
-    if info.problem:
+    presenter = access.is_presenter()
+    if not presenter:
+        how = "The presenter has not given this studio a key."
+    elif info.problem:
         how = md_escape(info.problem)
     else:
         how = (
@@ -108,4 +110,5 @@ def offline_banner() -> None:
             ":material/cloud_off: **Offline demo.** Images are placeholders drawn on this "
             "machine and no credits are used. " + how
         )
-        right.page_link(pages.SETTINGS.path, label="Add a key", icon=":material/key:")
+        if presenter:  # Settings is the presenter's page: a viewer's navigation has no link to it
+            right.page_link(pages.SETTINGS.path, label="Add a key", icon=":material/key:")

@@ -15,6 +15,8 @@ from components.report.build import MAX_IMAGES, Report, VoteSection, build_repor
 from components.ui import access, resources, vote_results
 from components.vote.store import Status, Vote
 
+NOT_ALLOWED = b"Exporting was turned off by the presenter before this file was made.\n"
+
 
 def _file_name(kind: str) -> str:
     return f"flux-studio-{kind}-{datetime.now(UTC):%Y%m%d-%H%M%S}.html"
@@ -52,8 +54,11 @@ def report_button(
     if not access.may_export():
         return
     _, images = resources.stores()
+    allowed = access.export_check()
 
     def build() -> bytes:  # runs on click only: embedding 16 images is work
+        if not allowed():  # the presenter may have said no since the button was drawn
+            return NOT_ALLOWED
         chosen = rows() if callable(rows) else rows
         items, left_out = report_items([row_dict(r) for r in chosen], images, limit=MAX_IMAGES)
         section = _vote_section(vote) if vote is not None else None

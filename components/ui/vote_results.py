@@ -143,12 +143,22 @@ def variants(s: Scored, *, key: str) -> None:
     )
 
 
+def visible(vote: Vote) -> bool:
+    """May this session see the vote's results? The presenter always; anyone else once it is
+    revealed, and only if every voted row is one they may read (own rows only, say)."""
+    if access.is_presenter():
+        return True
+    if vote.status != Status.REVEALED:
+        return False
+    log, _ = resources.stores()
+    rows = list({i.row_id for i in vote.items})
+    return log.count(ids=tuple(rows)) == len(rows)
+
+
 def summary_for_rows(row_ids: list[str], *, key: str) -> None:
     """The votes these rows took part in, each with its results (Compare, Session log). Only
     the presenter sees them before the reveal."""
-    found = resources.votes().for_rows(row_ids)
-    if not access.is_presenter():
-        found = [v for v in found if v.status == Status.REVEALED]
+    found = [v for v in resources.votes().for_rows(row_ids) if visible(v)]
     for vote in found:
         status = {"open": "open", "closed": "closed", "revealed": "revealed"}[vote.status.value]
         with st.expander(f":material/how_to_vote: Vote: {md_escape(vote.title)} ({status})"):

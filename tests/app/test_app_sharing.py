@@ -218,3 +218,28 @@ def test_with_a_sign_in_configured_the_page_offers_it_and_reads_it_defensively(
     assert not at.exception
     assert "Sign in with your account" in [b.label for b in at.button]
     assert titles(at) != ["Generate"]
+
+
+def test_a_viewer_of_an_offline_studio_sees_the_demo_without_a_settings_link(tmp_path, monkeypatch):
+    monkeypatch.setenv("FLUX_STUDIO_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("FLUX_STUDIO_PASSCODE", PASSCODE)
+    monkeypatch.delenv("AIMLAPI_API_KEY", raising=False)
+    at = sign_in(started(), policies(tmp_path).load().viewer_passcode)
+    assert not at.exception and titles(at) == ["Generate"]
+    assert "The presenter has not given this studio a key." in rendered(at)
+    assert "Add a key" not in rendered(at)
+
+
+def test_a_click_after_a_new_passcode_sends_nothing(shared):
+    store = policies(shared)
+    store.save(viewers_may_generate=True)
+    at = sign_in(started(), store.load().viewer_passcode)
+    at.text_area(key="prompt").input("a lighthouse at dusk").run()
+    gen = button(at, "Generate")
+    assert not gen.disabled
+    store.rotate_viewer_passcode()  # the button is on screen; the click comes after
+    gen.click()
+    at.run()
+    assert not at.exception
+    assert LogStore(db_path(shared)).count() == 0
+    assert "Sign in" in [b.label for b in at.button]

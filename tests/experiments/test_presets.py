@@ -120,3 +120,14 @@ def test_delete(store):
     store.save(POSTER)
     store.delete("Poster")
     assert store.get("Poster") is None
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"name": 5}, {"template": ["a"]}, {"raw": "false"}, {"num_images": "2"}, {"seeds": "7"}],
+)
+def test_a_hand_edited_file_with_wrong_types_is_refused_not_misread(change):
+    data = {**POSTER.to_dict(), **change}
+    payload = json.dumps({"format": "flux-studio-presets", "version": 1, "presets": [data]})
+    with pytest.raises(PresetError, match="wrong type"):
+        import_json(payload.encode())

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -541,3 +542,44 @@ def test_deleting_the_source_row_keeps_the_files_the_from_log_row_uses(
     assert sorted(log_store.unused_paths(named)) == sorted(named)
     assert image_store.delete(log_store.unused_paths(named)) >= 1
     assert not any(f.exists() for f in files)
+
+
+def test_a_repeat_whose_source_goes_away_before_it_runs_is_held_then(
+    fault_server, log_store, image_store
+):
+    """Submitted as free (its source was there), but the source's file is gone by the time it
+    runs: it must be held against the budget then, and kept home when that is spent."""
+    sent: list[str] = []
+
+    def answer(request: Request) -> Response:
+        body = request.get_json()
+        sent.append(body["prompt"])
+        if body["prompt"] == "slow":
+            time.sleep(0.6)
+        reply = {"images": [{"url": fault_server.url_for("/img.jpg")}], "seed": body.get("seed", 5)}
+        return Response(json.dumps(reply), headers={USD_SPENT_HEADER: "0.06"},
+                        content_type="application/json")  # fmt: skip
+
+    fault_server.expect_request(GEN, method="POST").respond_with_handler(answer)
+    fault_server.expect_request("/img.jpg").respond_with_data(
+        image_bytes(96, 96, color=(20, 120, 200)), content_type="image/jpeg"
+    )
+    client = FluxClient(base_url=base(fault_server), sleep=lambda s: None, max_retries=0)
+    ledger = Ledger(log_store)
+    runner = Runner(client, log_store, image_store, backend="aimlapi", session_id="s",
+                    concurrency=1, ledger=ledger, made_by=VIEWER)  # fmt: skip
+    limits = Limits(studio_usd=0.12)
+    first = runner.submit([Job(seeded())], limits)
+    assert first.wait(30)
+    slow = runner.submit([Job(GenerationRequest(prompt="slow"))], limits)  # holds the last $0.06
+    repeat = runner.submit([Job(seeded())], limits)  # free now: nothing held for it
+    source = first.outcomes[first.jobs[0].id].stored[0]
+    image_store.abs_path(source.path).unlink()  # gone before the repeat's turn comes
+    assert slow.wait(30) and repeat.wait(30)
+    (outcome,) = repeat.outcomes.values()
+    assert outcome.from_row is None and outcome.error is not None
+    assert outcome.error.error_type == "budget" and "$0.00 is left" in outcome.error.message
+    assert sent == [PROMPT, "slow"]  # the repeat was never sent
+    assert log_store.get(outcome.job.id)["error_type"] == "budget"
+    assert ledger.usage().held_usd == 0
+    runner.shutdown()

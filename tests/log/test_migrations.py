@@ -55,6 +55,7 @@ def test_each_step_from_the_version_before_it(tmp_path: Path, step: int) -> None
     assert ({"votes", "vote_items", "vote_voters", "vote_ballots"} <= set(tables)) == (step >= 6)
     assert ("request_key" in columns and "saved_usd" in columns) == (step >= 7)
     assert ("presets" in tables) == (step >= 8)
+    assert ("budget_deleted" in tables) == (step >= 9)
 
 
 def test_every_step_leaves_a_log_the_store_opens(tmp_path: Path) -> None:
@@ -100,7 +101,7 @@ def test_a_log_from_the_previous_release_opens_in_place_with_nothing_lost(
         recorded = conn.execute("SELECT version, name FROM studio_migrations").fetchall()
     changed = [(a, b) for a, b in zip(before, after, strict=True) if a != b]
     assert len(after) == 40 and len(changed) == 1 and changed[0][1][0] == "row002"
-    assert [v for v, _ in recorded] == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert [v for v, _ in recorded] == [1, 2, 3, 4, 5, 6, 7, 8, 9]
     assert recorded[0][1].endswith("(found in place)") and recorded[1][1].endswith(
         "(found in place)"
     )
@@ -128,4 +129,4 @@ def test_two_stores_opening_an_old_log_at_once_apply_each_step_once(tmp_path: Pa
     assert not errors
     with sqlite3.connect(db) as conn:
         versions = [r[0] for r in conn.execute("SELECT version FROM studio_migrations")]
-    assert sorted(versions) == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert sorted(versions) == [1, 2, 3, 4, 5, 6, 7, 8, 9]

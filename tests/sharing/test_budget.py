@@ -328,3 +328,17 @@ def test_two_processes_on_one_file_cannot_pass_the_studio_limit(
         assert _race(ledgers, Limits(studio_usd=0.30)) == (5, 3)
         assert Ledger(first, clock).usage().held_usd == pytest.approx(0.30)
         assert holds_in_table(second) == 5
+
+
+def test_deleting_paid_rows_gives_no_budget_back(store: LogStore, ledger: Ledger) -> None:
+    paid = store.append(row(cost_usd=0.06, made_by="viewer-aaaa1111"))
+    store.append(row(cost_usd=0.06, made_by="viewer-aaaa1111"))
+    free = store.append(row(backend="offline", made_by="viewer-aaaa1111"))
+    before = ledger.usage()
+    ledger.keep_spending([r for r in store.query().to_dict("records") if r["id"] in (paid, free)])
+    store.delete([paid, free])
+    after = ledger.usage()
+    assert after.studio_usd == pytest.approx(before.studio_usd) == pytest.approx(0.12)
+    assert after.of("viewer-aaaa1111") == pytest.approx(0.12)
+    ledger.keep_spending([{"id": paid, "cost_usd": 0.06, "created_at": "2026-01-01T00:00:00Z"}])
+    assert ledger.usage().studio_usd == pytest.approx(0.12)  # kept once, not twice

@@ -32,12 +32,14 @@ def _downloads(sheet: Sheet, rows: list[dict]) -> None:
         return
     _, images = resources.stores()
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    allowed = access.export_check()
+    refused = b"Exporting was turned off by the presenter before this file was made.\n"
     # A wrapping row: each label stays whole however narrow the space.
     row = st.container(horizontal=True, wrap=True, gap="small")
     # Built only when clicked: a ZIP of originals is megabytes the page should not carry.
     row.download_button(
         "Contact sheet (PNG)",
-        data=lambda: contact_sheet(sheet, images),
+        data=lambda: contact_sheet(sheet, images) if allowed() else refused,
         file_name=f"compare-{stamp}.png",
         mime="image/png",
         icon=":material/grid_on:",
@@ -48,7 +50,7 @@ def _downloads(sheet: Sheet, rows: list[dict]) -> None:
     )
     row.download_button(
         "ZIP: originals + metadata",
-        data=lambda: export_zip(sheet, images),
+        data=lambda: export_zip(sheet, images) if allowed() else refused,
         file_name=f"compare-{stamp}.zip",
         mime="application/zip",
         icon=":material/folder_zip:",

@@ -21,6 +21,7 @@ NAME = "gen_preset_name"
 FLASH = "gen_preset_flash"
 QUERY = "preset"  # ?preset=<name>: a shareable link can name a preset
 APPLIED_FROM_LINK = "_gen_preset_from_link"
+IMPORTED = "_gen_preset_imported"  # the file id of the last presets file imported
 
 
 def store() -> PresetStore:
@@ -146,12 +147,19 @@ def _presenter_tools(every: list[Preset]) -> None:
     upload = st.file_uploader(
         "Import presets (JSON)", type=["json"], key="gen_preset_import", max_upload_size=1
     )
-    if upload is not None:
-        try:
-            found = import_json(upload.getvalue())
-        except PresetError as exc:
-            st.error(md_escape(str(exc)), icon=":material/error:")
-            return
-        for preset in found:
-            store().save(preset)
-        st.success(f"Imported {len(found)} preset(s); a preset of the same name was replaced.")
+    if upload is None:
+        return
+    # Once per file: the file stays in the uploader, and every rerun would import it again
+    # (bringing back a preset deleted since, or undoing a newer save of the same name).
+    if st.session_state.get(IMPORTED) == upload.file_id:
+        st.caption("This file is imported. Remove it to import another.")
+        return
+    st.session_state[IMPORTED] = upload.file_id
+    try:
+        found = import_json(upload.getvalue())
+    except PresetError as exc:
+        st.error(md_escape(str(exc)), icon=":material/error:")
+        return
+    for preset in found:
+        store().save(preset)
+    st.success(f"Imported {len(found)} preset(s); a preset of the same name was replaced.")

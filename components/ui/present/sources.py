@@ -11,7 +11,7 @@ import streamlit as st
 
 from components.log.rows import row_dict
 from components.log.schema import WITH_IMAGES
-from components.ui import access, handoff, resources, vote_results
+from components.ui import handoff, resources, vote_results
 from components.ui.present.slideshow import Picture
 from components.ui.safe import shorten
 from components.vote.store import Status
@@ -69,7 +69,7 @@ def from_rows(ids: list[str]) -> list[Picture]:
 def from_vote(vote_id: str) -> list[Picture]:
     """Best first; what each image was only once revealed (a slide is on the big screen)."""
     vote = resources.votes().get(vote_id)
-    if vote is None or (vote.status != Status.REVEALED and not access.is_presenter()):
+    if vote is None or not vote_results.visible(vote):
         return []
     s = vote_results.scored(vote)
     by_item = {i.item: i for i in vote.items}
@@ -127,9 +127,7 @@ def _group_picker() -> list[Picture]:
 
 
 def _vote_picker() -> list[Picture]:
-    found = resources.votes().recent()
-    if not access.is_presenter():
-        found = [v for v in found if v.status == Status.REVEALED]
+    found = [v for v in resources.votes().recent() if vote_results.visible(v)]
     if not found:
         st.info("No vote to show yet.", icon=":material/info:")
         return []

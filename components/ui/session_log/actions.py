@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from components.log.rows import file_paths, rerun_request, row_dict, usable_seed
-from components.ui import access, handoff
+from components.ui import access, handoff, resources
 from components.ui.session_log import data as log_data
 
 PENDING_DELETE = "log_delete_pending"  # ids waiting for the confirming click
@@ -153,6 +153,10 @@ def delete_confirmation() -> bool:
         )
         yes, no, _ = st.columns([2, 2, 6])
         if yes.button("Delete for good", type="primary", key="log_delete_yes", width="stretch"):
+            # What they cost stays counted today first: deleting never gives a budget back.
+            resources.sharing().ledger.keep_spending(
+                [row_dict(r) for _, r in log.query(ids=tuple(ids)).iterrows()]
+            )
             gone = log.delete(list(ids))
             named = file_paths(gone)
             unused = log.unused_paths(named)

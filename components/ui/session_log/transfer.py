@@ -24,6 +24,7 @@ IMPORT_DONE = "log_import_done"  # (file id, result) of the last import, shown u
 UPLOAD_LIMIT_MB = 200
 
 
+NOT_ALLOWED = b"Exporting was turned off by the presenter before this file was made.\n"
 REPORT_ROWS = 200  # read for a report; it embeds at most 16 images and says how many it left out
 
 
@@ -47,7 +48,11 @@ def export_panel(filt: LogFilter, total: int) -> None:
         ext == "zip" and total > 0 and _zip_too_large(log_archive.zip_size(log, images, filt))
     )
 
+    allowed = access.export_check()
+
     def build() -> BinaryIO:  # runs on click, in its own thread: no export work on every rerun
+        if not allowed():  # the presenter may have said no since the button was drawn
+            return io.BytesIO(NOT_ALLOWED)
         # The ZIP comes as a temporary file, not built in memory; Streamlit reads it once.
         return log_archive.export_file(log, images, filt, fmt)
 
