@@ -102,6 +102,7 @@ def measure(concurrency: int, rounds: int, seed: int | None) -> list[tuple[float
             Path(tmp),
             FLUX_STUDIO_OFFLINE_LATENCY=LATENCY,
             FLUX_STUDIO_CONCURRENCY=str(concurrency),
+            FLUX_STUDIO_REUSE="0",  # every round is sent: a repeat would come from the log
         )
         try:
             with sync_playwright() as p:

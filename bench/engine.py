@@ -24,7 +24,9 @@ from components.runner import Job, Runner
 def _runner(base_url: str, folder: Path, concurrency: int) -> Runner:
     client = FluxClient(base_url=base_url)
     stores = LogStore(folder / "studio.db"), ImageStore(folder)
-    return Runner(client, *stores, backend="offline", session_id="bench", concurrency=concurrency)
+    # Every job is sent: a repeated seeded request would be answered from the log.
+    return Runner(client, *stores, backend="offline", session_id="bench", concurrency=concurrency,
+                  reuse_from_log=False)  # fmt: skip
 
 
 def concurrency_wall(folder: Path) -> float:

@@ -33,6 +33,9 @@ PRESENTERS = "FLUX_STUDIO_PRESENTERS"
 # The address others reach the studio by (a vote's link and QR code): the one the presenter has
 # open is often localhost, which a phone cannot reach.
 PUBLIC_URL = "FLUX_STUDIO_PUBLIC_URL"
+# "0" turns off answering a repeated seeded request from the log (every click is then sent:
+# for measuring the provider, as the benchmarks do).
+REUSE = "FLUX_STUDIO_REUSE"
 
 DEFAULT_OFFLINE_LATENCY_S = 1.5
 DEFAULT_CONCURRENCY = 4
@@ -155,3 +158,9 @@ def public_url() -> str | None:
     """FLUX_STUDIO_PUBLIC_URL without a trailing slash (None: not set)."""
     text, _ = lookup(PUBLIC_URL)
     return text.rstrip("/") if text else None
+
+
+def reuse() -> bool:
+    """Whether a seeded request identical to an earlier success is answered from the log."""
+    text, _ = lookup(REUSE)
+    return (text or "1").strip().lower() not in ("0", "false", "no", "off")

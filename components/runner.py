@@ -214,6 +214,7 @@ class Runner:
         made_by: str = PRESENTER_ID,
         gate: ProviderGate | None = None,
         ledger: Ledger | None = None,
+        reuse_from_log: bool = True,
     ):
         self.client = client
         self.log_store = log_store
@@ -224,6 +225,7 @@ class Runner:
         self.made_by = made_by
         self.gate = gate
         self.ledger = ledger
+        self.reuse_from_log = reuse_from_log
         self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="flux-run")
 
     def submit(self, jobs: list[Job], limits: Limits | None = None) -> Run:
@@ -323,7 +325,7 @@ class Runner:
         None. Asked at submit (to hold no budget) and again when the job runs."""
         seed = reusable_seed(job.request)
         key = request_key(self.backend, self.client.base_url, job.request)
-        if not job.reuse or seed is None or key is None:
+        if not (self.reuse_from_log and job.reuse) or seed is None or key is None:
             return None
         try:
             candidates = self.log_store.reusable(key, seed)

@@ -33,4 +33,5 @@ if recent:
         votes_board.heading(vote)
         votes_board.share(vote)
         votes_board.live(vote.id)
+        votes_board.winner_actions(vote)
         votes_board.downloads(vote)

@@ -11,7 +11,8 @@ import streamlit as st
 
 from components.api.contract import GenerationRequest
 from components.log.rows import row_dict
-from components.ui import handoff, param_form, resources, reveal
+from components.log.schema import WITH_IMAGES
+from components.ui import handoff, param_form, resources, reveal, state
 from components.ui.safe import md_escape
 
 
@@ -104,11 +105,13 @@ def _reuse_all(params: dict[str, Any], seed: int | None) -> None:
 
 
 VARY, REFINE = "Vary: 4 new seeds", "Refine: same seed, edit the prompt"
+COMPARE_PREVIOUS = "Compare with the one before"
 
 
 def more_actions(card: CardImage) -> None:
     """The card's less-used actions in one menu (no label cut in a narrow card)."""
     options = [VARY, REFINE] if card.seed is not None else [VARY]
+    options.append(COMPARE_PREVIOUS)
     chosen = st.menu_button(
         "More",
         options,
@@ -122,6 +125,25 @@ def more_actions(card: CardImage) -> None:
         handoff.to_vary(request, card.row_id)
     elif chosen == REFINE and card.seed is not None:
         refine(card.params, card.seed, card.row_id)
+    elif chosen == COMPARE_PREVIOUS:
+        previous = _previous_row(card.row_id)
+        if previous is None:
+            st.toast("Nothing was made before this one in this session.", icon=":material/info:")
+        else:
+            # Side by side, with what changed between them (the prompt word by word).
+            handoff.to_compare(ids=[previous, card.row_id])
+
+
+def _previous_row(row_id: str) -> str | None:
+    """The image made just before this one in this browser session."""
+    log, _ = resources.stores()
+    recent = log.query(
+        session_id=state.session_id(), status=WITH_IMAGES, columns=["id"], limit=200
+    )["id"].tolist()
+    if row_id not in recent:
+        return None
+    at = recent.index(row_id)
+    return str(recent[at + 1]) if at + 1 < len(recent) else None
 
 
 def refine(params: dict[str, Any], seed: int, row_id: str) -> None:

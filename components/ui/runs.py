@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components import config
 from components.runner import Job, Run, Runner
 from components.sharing.budget import BudgetRefused, Limits
 from components.ui import access, balance, connection, keys, resources, state
@@ -41,6 +42,7 @@ def runner() -> Runner:
             made_by=who.id,
             gate=resources.provider_gate(),
             ledger=resources.sharing().ledger,
+            reuse_from_log=config.reuse(),
         )
         if current is not None:
             current[1].shutdown()  # running jobs finish and are logged; nothing is cut short

@@ -17,8 +17,9 @@ import streamlit as st
 from components.api.contract import price_text
 from components.compare.plan import CompareMode, Plan, PlanError
 from components.compare.sheet import sheet_from_run
+from components.experiments.presets import PresetError, PresetStore
 from components.runner import Job, Run
-from components.ui import access, connection, handoff, runs
+from components.ui import access, connection, handoff, resources, runs
 from components.ui.compare import grid as compare_grid
 from components.ui.compare import setup as compare_setup
 from components.ui.safe import md_escape
@@ -186,6 +187,32 @@ def run_controls(mode: CompareMode) -> None:
     )
     for error in st.session_state.get(ERRORS_STATE) or []:
         st.error(md_escape(error), icon=":material/error:")
+    if mode == CompareMode.SEEDS and access.is_presenter():
+        _save_as_preset()
+
+
+def _save_preset() -> None:
+    if not access.is_presenter():
+        return
+    name = (st.session_state.get("cmp_preset_name") or "").strip()
+    try:
+        preset = compare_setup.preset_from_form(name)
+        PresetStore(resources.all_stores()[0]).save(preset)
+    except (PresetError, PlanError) as exc:
+        st.session_state["cmp_preset_flash"] = ("error", str(exc))
+        return
+    st.session_state["cmp_preset_name"] = ""
+    st.session_state["cmp_preset_flash"] = ("success", f"Saved as preset “{preset.name}”.")
+
+
+def _save_as_preset() -> None:
+    """This prompt, these settings and these seeds as a preset (applied from Generate)."""
+    with st.popover("Save as preset", icon=":material/bookmark_add:"):
+        st.text_input("Preset name", key="cmp_preset_name", placeholder="e.g. Poster, 4 seeds")
+        st.button("Save", key="cmp_preset_save", on_click=_save_preset)
+    if flash := st.session_state.pop("cmp_preset_flash", None):
+        kind, text = flash
+        (st.error if kind == "error" else st.success)(md_escape(text))
 
 
 def _cancel(current: LiveCompare) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Collection
+from dataclasses import replace
 from typing import Final
 
 import streamlit as st
@@ -39,6 +40,7 @@ from components.compare.plan import (
     template_groups,
 )
 from components.compare.sheet import MODE_TITLES
+from components.experiments.presets import Preset, SeedPolicy
 from components.ui import param_form
 from components.ui.param_form import request_from_state
 from components.ui.recent_prompts import recent_prompts
@@ -118,6 +120,17 @@ def load_for_seeds(request: GenerationRequest, count: int) -> None:
     state[K_FORMAT] = request.output_format
     state[K_TOL] = str(request.safety_tolerance)
     state[K_CHECKER] = bool(request.enable_safety_checker)
+
+
+def preset_from_form(name: str) -> Preset:
+    """The Seeds form as a preset: its prompt and settings, and its seeds (the typed list, or
+    a new random seed each time)."""
+    state = st.session_state
+    preset = Preset.from_request(name, replace(base_request(), seed=None))
+    if state.get(K_SEED_SOURCE) == "list":
+        seeds = tuple(_seeds_from(K_SEED_LIST, "Seed list"))
+        preset = replace(preset, seed_policy=SeedPolicy.LIST, seeds=seeds).checked()
+    return preset
 
 
 def base_request() -> GenerationRequest:

@@ -12,7 +12,8 @@ import streamlit as st
 
 from components import config
 from components.api.client import is_loopback_host
-from components.ui import access, resources, vote_results
+from components.log.rows import rerun_request
+from components.ui import access, handoff, resources, vote_results
 from components.ui.report_download import report_button
 from components.ui.safe import md_escape
 from components.vote.export import Card, ballots_csv, contact_sheet
@@ -97,6 +98,27 @@ def live(vote_id: str) -> None:
     s = vote_results.scored(vote)
     vote_results.table(s, key=f"votes_table_{vote_id}")
     vote_results.variants(s, key=f"votes_variants_{vote_id}")
+
+
+def winner_actions(vote: Vote) -> None:
+    """After the reveal: carry on from the winner (its prompt, seed and settings in Generate;
+    the next generation is recorded as made from the vote's winner)."""
+    if vote.status != Status.REVEALED:
+        return
+    s = vote_results.scored(vote)
+    if not s.result.items:
+        return
+    best = s.result.items[0]
+    info = next(i for i in vote.items if i.item == best.item)
+    row = s.rows.get(info.row_id) or {}
+    if not row.get("prompt") or not st.button(
+        f"Refine the winner ({s.letters[best.item]}) in Generate",
+        icon=":material/emoji_events:",
+        key="votes_refine_winner",
+        help="Its prompt, seed and settings in the form; what you make next is linked to it",
+    ):
+        return
+    handoff.to_generate(rerun_request(row), parent=(info.row_id, "vote"))
 
 
 def downloads(vote: Vote) -> None:
