@@ -59,3 +59,21 @@ def test_a_missing_variable_is_said_and_the_form_is_kept(data):
     assert not at.exception
     assert any("Fill in {thing}" in e.value.replace("\\", "") for e in at.error)
     assert at.text_area(key="prompt").value == "my own prompt"
+
+
+def test_compare_saves_its_seeds_form_with_the_seed_list(data):
+    from streamlit.testing.v1 import AppTest
+
+    from components.config import APP_ROOT
+
+    at = AppTest.from_file(str(APP_ROOT / "pages" / "compare.py"), default_timeout=30)
+    at.run()
+    at.text_area(key="cmp_prompt").input("a {subject} at dawn").run()
+    at.segmented_control(key="cmp_seed_source").set_value("list").run()
+    at.text_input(key="cmp_seed_list").input("11, 22, 33").run()
+    at.text_input(key="cmp_preset_name").input("Dawn, three seeds").run()
+    button(at, "Save").click().run()
+    assert not at.exception
+    saved = PresetStore(LogStore(db_path(data))).get("Dawn, three seeds")
+    assert saved is not None and saved.template == "a {subject} at dawn"
+    assert saved.seed_policy == SeedPolicy.LIST and saved.seeds == (11, 22, 33)

@@ -207,3 +207,23 @@ def viewer_code(folder) -> str:
     from components.sharing.policy import PolicyStore
 
     return PolicyStore(LogStore(db_path(folder))).load().viewer_passcode
+
+
+def test_after_the_reveal_the_winner_is_refined_in_generate(studio):
+    store = VoteStore(LogStore(db_path(studio)))
+    at = start_vote(presenter())
+    vote = store.recent()[0]
+    winner = vote.items[1]
+    voter = "d" * 32
+    store.join(vote.id, voter)
+    for other in vote.item_ids:
+        if other != winner.item:
+            assert store.cast(vote.id, voter, "|".join(sorted((winner.item, other))), winner.item)
+    store.set_status(vote.id, Status.REVEALED)
+    at.run()
+    button(at, "Refine the winner (B) in Generate").click().run()
+    assert not at.exception
+    at.switch_page("pages/generate.py").run()  # AppTest returns to the first page after a switch
+    row = LogStore(db_path(studio)).get(winner.row_id)
+    assert at.number_input(key="seed").value == row["seed"]
+    assert at.session_state["gen_parent"] == (winner.row_id, "vote")
