@@ -40,9 +40,10 @@ def to_generate_seed(seed: int, parent: tuple[str, str] | None = None) -> None:
     st.switch_page(pages.GENERATE.path)
 
 
-def to_vary(request: GenerationRequest, row_id: str) -> None:
-    """Compare sends the same prompt and settings with new seeds, linked to the row."""
-    st.session_state[VARY] = (request, row_id)
+def to_vary(request: GenerationRequest, row_id: str | None, seeds: list[int] | None = None) -> None:
+    """Compare sends the same prompt and settings with new seeds (or these seeds: a preset's
+    seed list) at once, linked to the row they vary (or made "from a preset")."""
+    st.session_state[VARY] = (request, row_id, seeds)
     st.switch_page(pages.COMPARE.path)
 
 

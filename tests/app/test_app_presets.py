@@ -77,3 +77,18 @@ def test_compare_saves_its_seeds_form_with_the_seed_list(data):
     saved = PresetStore(LogStore(db_path(data))).get("Dawn, three seeds")
     assert saved is not None and saved.template == "a {subject} at dawn"
     assert saved.seed_policy == SeedPolicy.LIST and saved.seeds == (11, 22, 33)
+
+
+def test_a_seed_list_preset_runs_all_its_seeds_in_compare(data):
+    PresetStore(LogStore(db_path(data))).save(
+        Preset("Three", "a {thing} at dusk", seed_policy=SeedPolicy.LIST, seeds=(11, 22, 33))
+    )
+    at = new_app()
+    at.run()
+    at.text_input(key="gen_preset_var_thing").input("kite").run()
+    button(at, "Run its 3 seeds in Compare").click().run()
+    assert not at.exception
+    assert at.session_state["cmp_live"].run.wait(30)
+    rows = LogStore(db_path(data)).query(columns=["seed", "prompt", "lineage", "group_id"])
+    assert sorted(rows["seed"]) == [11, 22, 33] and rows["group_id"].nunique() == 1
+    assert set(rows["prompt"]) == {"a kite at dusk"} and set(rows["lineage"]) == {"preset"}

@@ -131,3 +131,18 @@ def test_a_hand_edited_file_with_wrong_types_is_refused_not_misread(change):
     payload = json.dumps({"format": "flux-studio-presets", "version": 1, "presets": [data]})
     with pytest.raises(PresetError, match="wrong type"):
         import_json(payload.encode())
+
+
+def test_lineage_travels_with_an_export_and_import(tmp_path):
+    """A family exported as JSON (and CSV) and imported elsewhere is the same family."""
+    source = LogStore(tmp_path / "a.db")
+    root = source.append({"prompt": "a kite"})
+    child = source.append({"prompt": "a kite, red", "parent_id": root, "lineage": "refine"})
+    source.append({"prompt": "a kite, red, dusk", "parent_id": child, "lineage": "vary"})
+    for fmt in ("json", "csv"):
+        data = LogStore.export(source.query(), fmt)
+        target = LogStore(tmp_path / f"b-{fmt}.db")
+        assert target.import_rows(data, fmt).added == 3
+        ancestors, descendants = target.lineage(root)
+        assert ancestors == []
+        assert [(d["lineage"], d["_depth"]) for d in descendants] == [("refine", 1), ("vary", 2)]

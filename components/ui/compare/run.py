@@ -92,9 +92,9 @@ def take_handoffs() -> None:
     """From the Session log: a group to reopen, or rows to put side by side (no request);
     from a card: Vary, which sends new seeds of one image's request at once."""
     if (vary := handoff.take(handoff.VARY)) is not None:
-        request, row_id = vary
-        compare_setup.load_for_seeds(request, VARY_SEEDS)
-        st.session_state[PARENT_STATE] = (row_id, "vary")
+        request, row_id, seeds = vary
+        compare_setup.load_for_seeds(request, VARY_SEEDS, seeds)
+        st.session_state[PARENT_STATE] = (row_id, "vary" if row_id else "preset")
         _submit(CompareMode.SEEDS)
         return
     group = handoff.take(handoff.COMPARE_GROUP)

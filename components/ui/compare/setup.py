@@ -106,13 +106,14 @@ def shared_parameters(varying: Collection[str] = frozenset()) -> None:
         param_form.checker_toggle(K_CHECKER, in_url=False)
 
 
-def load_for_seeds(request: GenerationRequest, count: int) -> None:
+def load_for_seeds(request: GenerationRequest, count: int, seeds: list[int] | None = None) -> None:
     """Pre-fill "Seeds" mode with a request's prompt and settings and `count` new random
-    seeds (before the widgets render: a Vary from a card)."""
+    seeds, or these seeds (before the widgets render: a Vary, or a preset's seed list)."""
     state = st.session_state
     state[K_MODE] = CompareMode.SEEDS
     state[K_PROMPT] = request.prompt
-    state[K_SEED_SOURCE] = "random"
+    state[K_SEED_SOURCE] = "list" if seeds else "random"
+    state[K_SEED_LIST] = ", ".join(map(str, seeds or []))
     state[K_SEED_COUNT] = count
     state[K_SEED] = None
     state[K_RATIO] = request.aspect_ratio

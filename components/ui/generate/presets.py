@@ -4,16 +4,19 @@ are the presenter's (presets are studio-wide)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import streamlit as st
 
 from components.experiments.presets import (
     Preset,
     PresetError,
     PresetStore,
+    SeedPolicy,
     export_json,
     import_json,
 )
-from components.ui import access, param_form, resources
+from components.ui import access, handoff, param_form, resources
 from components.ui.safe import md_escape
 
 PICK = "gen_preset_pick"
@@ -47,6 +50,16 @@ def _apply(name: str) -> None:
     param_form.load_request(request)
     st.session_state["gen_parent"] = (None, "preset")  # the next Generate is "from a preset"
     st.session_state[FLASH] = ("success", f"Preset “{name}” is in the form.")
+
+
+def _run_list(preset: Preset) -> None:
+    values = {v: st.session_state.get(_var_key(v)) or "" for v in preset.variables()}
+    try:
+        request = preset.request(values)
+    except PresetError as exc:
+        st.error(md_escape(str(exc)), icon=":material/error:")
+        return
+    handoff.to_vary(replace(request, seed=None, num_images=1), None, list(preset.seeds))
 
 
 def _save() -> None:
@@ -106,6 +119,13 @@ def panel() -> None:
             row.button(
                 "Apply", type="primary", key="gen_preset_apply", on_click=_apply, args=(picked,)
             )
+            several = preset.seed_policy == SeedPolicy.LIST and len(preset.seeds) > 1
+            if several and row.button(
+                f"Run its {len(preset.seeds)} seeds in Compare",
+                key="gen_preset_compare",
+                help="Every seed of the list at once, side by side",
+            ):
+                _run_list(preset)
             if access.is_presenter():
                 row.button("Delete", key="gen_preset_delete", on_click=_delete, args=(picked,))
         else:
