@@ -31,6 +31,7 @@ from components.api.contract import (
     estimate_cost_usd,
 )
 from components.api.errors import ValidationError
+from components.experiments.diff import Op, word_diff
 from components.runner import Job
 
 # Comparisons bigger than this need an explicit "yes" before anything is sent.
@@ -401,6 +402,22 @@ def prompt_label(index: int, prompt: str, width: int = 48) -> str:
     return f"prompt {index + 1}: {text}"
 
 
+def prompt_labels(prompts: Sequence[str], width: int = 48) -> list[str]:
+    """Headers for prompts that differ: the first in full (cut to `width`), each other one as
+    only the words that changed against it ("prompt 2: +red −blue"), not the same long prompt
+    over and over."""
+    labels = [prompt_label(0, prompts[0], width)] if prompts else []
+    for index, prompt in enumerate(prompts[1:], start=1):
+        pieces = word_diff(prompts[0], prompt)
+        added = " ".join(p.text.strip() for p in pieces if p.op == Op.ADD and p.text.strip())
+        gone = " ".join(p.text.strip() for p in pieces if p.op == Op.DEL and p.text.strip())
+        change = " ".join(filter(None, (f"+{added}" if added else "", f"−{gone}" if gone else "")))
+        text = change or "same as prompt 1"
+        text = text if len(text) <= width else text[: width - 1].rstrip() + "…"
+        labels.append(f"prompt {index + 1}: {text}")
+    return labels
+
+
 def prompts_plan(
     base: GenerationRequest, prompts: Sequence[str], rng: random.Random | None = None
 ) -> Plan:
@@ -411,7 +428,9 @@ def prompts_plan(
     if len(filled) > MAX_PROMPTS:
         raise PlanError(f"Compare at most {MAX_PROMPTS} prompts at once.")
     base = replace(_shared_seed(base, rng), num_images=1)
-    labels = [prompt_label(i, p) for i, p in enumerate(filled)]
+    labels = prompt_labels(filled)
+    if len(set(labels)) < len(labels):  # the same change twice: the prompts, not the changes
+        labels = [prompt_label(i, p) for i, p in enumerate(filled)]
     cells = tuple(Cell(0, i, replace(base, prompt=p), labels[i]) for i, p in enumerate(filled))
     return Plan(CompareMode.PROMPTS, f"{len(filled)} prompts", "prompt", tuple(labels), cells)
 

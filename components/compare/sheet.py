@@ -22,7 +22,7 @@ from components.compare.plan import (
     CompareMode,
     Plan,
     parse_label,
-    prompt_label,
+    prompt_labels,
     value_label,
 )
 from components.log.rows import plain, row_dict
@@ -248,12 +248,10 @@ def differing_labels(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     """A label per row naming only what differs between the rows ("seed=1 · ratio=1:1")."""
     values = [{p: plain(r.get(p)) for p in DIFF_PARAMS} for r in rows]
     differ = [p for p in DIFF_PARAMS if len({repr(v[p]) for v in values}) > 1]
+    prompts = prompt_labels([v["prompt"] or "" for v in values], 40)
     labels = []
     for index, v in enumerate(values):
-        parts = [
-            prompt_label(index, v["prompt"] or "", 40) if p == "prompt" else _short(p, v[p])
-            for p in differ
-        ]
+        parts = [prompts[index] if p == "prompt" else _short(p, v[p]) for p in differ]
         labels.append(" · ".join(parts) or f"#{index + 1}")
     if len(set(labels)) < len(labels):  # same parameters twice: number them apart
         labels = [f"#{i + 1} · {label}" for i, label in enumerate(labels)]

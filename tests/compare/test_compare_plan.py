@@ -256,3 +256,22 @@ def test_seed_lists_never_raise_anything_but_a_plan_error(text, shown):
 def test_seed_lists_take_ascii_digits_up_to_the_seed_limit():
     assert parse_seeds("+7, 007 " + "0" * 5000 + "9") == [7, 9]
     assert parse_seeds(str(2**53 - 1)) == [2**53 - 1]
+
+
+def test_prompt_headers_name_only_what_changed_against_the_first():
+    from components.compare.plan import prompt_labels
+
+    labels = prompt_labels(
+        [
+            "a red vintage car on a coastal road at dawn, film photo",
+            "a blue vintage car on a coastal road at dawn, film photo",
+            "a red vintage car on a coastal road at night, film photo",
+            "a red vintage car on a coastal road at dawn, film photo",
+        ]
+    )
+    assert labels[0].startswith("prompt 1: a red vintage car")
+    assert labels[1:] == [
+        "prompt 2: +blue −red",
+        "prompt 3: +night −dawn",
+        "prompt 4: same as prompt 1",
+    ]
