@@ -23,6 +23,12 @@ PRESENT_ROWS = "handoff_present_rows"  # log row ids to present (the Session log
 PRESENT_GROUP = "handoff_present_group"  # a comparison group to present
 
 
+def _go(path: str) -> None:
+    """Switch pages with an empty query instead of clearing it: from a page whose widgets are
+    bound to the address (Generate's prompt and seed), Streamlit refuses to clear it."""
+    st.switch_page(path, query_params={})
+
+
 def to_generate(
     request: GenerationRequest, *, run_now: bool = False, parent: tuple[str, str] | None = None
 ) -> None:
@@ -30,21 +36,21 @@ def to_generate(
     st.session_state[GENERATE_AUTORUN] = run_now
     if parent:
         st.session_state[PARENT] = parent
-    st.switch_page(pages.GENERATE.path)
+    _go(pages.GENERATE.path)
 
 
 def to_generate_seed(seed: int, parent: tuple[str, str] | None = None) -> None:
     st.session_state[GENERATE_SEED] = int(seed)
     if parent:
         st.session_state[PARENT] = parent
-    st.switch_page(pages.GENERATE.path)
+    _go(pages.GENERATE.path)
 
 
 def to_vary(request: GenerationRequest, row_id: str | None, seeds: list[int] | None = None) -> None:
     """Compare sends the same prompt and settings with new seeds (or these seeds: a preset's
     seed list) at once, linked to the row they vary (or made "from a preset")."""
     st.session_state[VARY] = (request, row_id, seeds)
-    st.switch_page(pages.COMPARE.path)
+    _go(pages.COMPARE.path)
 
 
 def to_compare(*, ids: list[str] | None = None, group_id: str | None = None) -> None:
@@ -52,7 +58,7 @@ def to_compare(*, ids: list[str] | None = None, group_id: str | None = None) -> 
         st.session_state[COMPARE_IDS] = list(ids)
     if group_id:
         st.session_state[COMPARE_GROUP] = group_id
-    st.switch_page(pages.COMPARE.path)
+    _go(pages.COMPARE.path)
 
 
 def to_votes(*, ids: list[str] | None = None, group_id: str | None = None) -> None:
@@ -61,7 +67,7 @@ def to_votes(*, ids: list[str] | None = None, group_id: str | None = None) -> No
         st.session_state[VOTE_ROWS] = list(ids)
     if group_id:
         st.session_state[VOTE_GROUP] = group_id
-    st.switch_page(pages.VOTES.path)
+    _go(pages.VOTES.path)
 
 
 def to_present(*, ids: list[str] | None = None, group_id: str | None = None) -> None:
@@ -70,7 +76,7 @@ def to_present(*, ids: list[str] | None = None, group_id: str | None = None) -> 
         st.session_state[PRESENT_ROWS] = list(ids)
     if group_id:
         st.session_state[PRESENT_GROUP] = group_id
-    st.switch_page(pages.PRESENT.path)
+    _go(pages.PRESENT.path)
 
 
 def take(key: str, default=None):
