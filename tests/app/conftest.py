@@ -13,3 +13,35 @@ def data(tmp_path, monkeypatch):
     monkeypatch.delenv("AIMLAPI_API_KEY", raising=False)
     monkeypatch.delenv("AIMLAPI_BASE_URL", raising=False)
     return tmp_path
+
+
+@pytest.fixture(scope="module")
+def backend():
+    """The offline backend's server, for rows made for real before a page test."""
+    from components.offline.server import OfflineBackend
+
+    with OfflineBackend(latency=0) as server:
+        yield server
+
+
+@pytest.fixture
+def made(data, backend):
+    """make(jobs) -> (log, outcomes): the jobs run for real on the offline backend, one after
+    the other (their order is the order asked), into the test's data folder."""
+    from components.api.client import FluxClient
+    from components.config import db_path
+    from components.images.store import ImageStore
+    from components.log.store import LogStore
+    from components.runner import Runner
+
+    def make(jobs):
+        log = LogStore(db_path(data))
+        client = FluxClient(api_key=None, base_url=backend.base_url)
+        runner = Runner(client, log, ImageStore(data), backend="offline", session_id="s",
+                        concurrency=1)  # fmt: skip
+        outcomes = runner.run(jobs, timeout=60)
+        runner.shutdown()
+        assert len(outcomes) == len(jobs) and all(o.ok for o in outcomes)
+        return log, outcomes
+
+    return make

@@ -7,37 +7,16 @@ from __future__ import annotations
 import pytest
 
 from apptest_utils import button, new_app, run_until
-from components.api.client import FluxClient
 from components.api.contract import GenerationRequest
-from components.config import db_path
-from components.images.store import ImageStore
-from components.log.store import LogStore
-from components.offline.server import OfflineBackend
-from components.runner import Job, Runner
+from components.runner import Job
 
 LOG_PAGE = "pages/session_log.py"
 
 
-@pytest.fixture(scope="module")
-def backend():
-    with OfflineBackend(latency=0) as server:
-        yield server
-
-
 @pytest.fixture
-def origin(data, backend):
+def origin(made):
     """One image in the log, made on the offline backend."""
-    log = LogStore(db_path(data))
-    runner = Runner(
-        FluxClient(api_key=None, base_url=backend.base_url),
-        log,
-        ImageStore(data),
-        backend="offline",
-        session_id="s",
-    )
-    (outcome,) = runner.run([Job(GenerationRequest(prompt="a lighthouse at dusk", seed=42))])
-    runner.shutdown()
-    assert outcome.ok
+    log, (outcome,) = made([Job(GenerationRequest(prompt="a lighthouse at dusk", seed=42))])
     return log, outcome.job.id
 
 

@@ -5,39 +5,18 @@ from __future__ import annotations
 import pytest
 
 from apptest_utils import new_app
-from components.api.client import FluxClient
 from components.api.contract import GenerationRequest
-from components.config import db_path
-from components.images.store import ImageStore
-from components.log.store import LogStore
-from components.offline.server import OfflineBackend
-from components.runner import Job, Runner
+from components.runner import Job
 from components.ui.present import sources
 
 
-@pytest.fixture(scope="module")
-def backend():
-    with OfflineBackend(latency=0) as server:
-        yield server
-
-
 @pytest.fixture
-def group(data, backend):
-    log = LogStore(db_path(data))
-    runner = Runner(
-        FluxClient(api_key=None, base_url=backend.base_url),
-        log,
-        ImageStore(data),
-        backend="offline",
-        session_id="s",
-        concurrency=1,  # one after another: "the order they were made" is the order asked
-    )
+def group(made):
     jobs = [
         Job(GenerationRequest(prompt=f"a kite, take {n}", seed=n), group_id="kites")
         for n in (1, 2, 3)
     ]
-    assert all(o.ok for o in runner.run(jobs, timeout=60))
-    runner.shutdown()
+    log, _ = made(jobs)
     log.update(jobs[1].id, rating=5)
     return log, jobs
 

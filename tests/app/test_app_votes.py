@@ -15,7 +15,6 @@ from components.api.contract import GenerationRequest
 from components.config import db_path
 from components.images.store import ImageStore
 from components.log.store import LogStore
-from components.offline.server import OfflineBackend
 from components.runner import Job, Runner
 from components.ui import access, voter_id
 from components.vote.pairs import GRID
@@ -23,12 +22,6 @@ from components.vote.store import Mode, Status, VoteStore
 
 PASSCODE = "votes-presenter-passphrase"
 VOTER = "0123456789abcdef0123456789abcdef"
-
-
-@pytest.fixture(scope="module")
-def backend():
-    with OfflineBackend(latency=0) as server:
-        yield server
 
 
 @pytest.fixture

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from people import NAV, SIDEBAR, Person, act, go, visit, wait_quiet, wait_run, watched_tab
+from playwright.sync_api import Browser, Page, expect
 
 from app_process import ROOT, App, start_app
 from browser import image_sources, no_exception
@@ -29,30 +30,12 @@ from components.ui.access import HEARTBEAT_S
 
 PRESENTER_PASSCODE = "e2e presenter passphrase 7c1d-93ab"
 API_KEY = "sk-e2e-SHARE-5f0e9d8c7b6a4321"
-SIDEBAR = "section[data-testid=stSidebar]"
-NAV = '[data-testid="stSidebarNav"]'
-APP, SCRIPT_STATE = '[data-testid="stApp"]', "data-test-script-state"
 VIEWER_CODE = re.compile(r"^[A-Z2-9]{4}-[A-Z2-9]{4}$")
 VIEWER_LABEL = re.compile(r"^Viewer ([0-9a-f]{4})$")
 CONNECTED = re.compile(r"(\d+) tab\(s\) open, (\d+) of them viewers'")
 GENERATE_SWITCH = "Viewers may generate and compare"
 EXPORT_SWITCH = "Viewers may export the log and comparisons"
 SCREENSHOT = ROOT / "docs" / "sharing-presenter.png"
-
-
-@dataclass
-class Person:
-    """One browser context (one person), with every websocket frame its page saw."""
-
-    name: str
-    context: BrowserContext
-    page: Page
-    received: list[str] = field(default_factory=list)
-    sent: list[str] = field(default_factory=list)
-    seen_html: list[str] = field(default_factory=list)
-
-    def snapshot(self) -> None:
-        self.seen_html.append(self.page.content())
 
 
 @dataclass
@@ -73,15 +56,7 @@ class Studio:
         context = self.browser.new_context(
             viewport={"width": width, "height": height}, accept_downloads=True
         )
-        page = context.new_page()
-        page.set_default_timeout(20_000)
-        person = Person(name, context, page)
-
-        def watch(ws) -> None:
-            ws.on("framereceived", lambda payload: person.received.append(_text(payload)))
-            ws.on("framesent", lambda payload: person.sent.append(_text(payload)))
-
-        page.on("websocket", watch)
+        person = watched_tab(name, context)
         self.people.append(person)
         return person
 
@@ -92,14 +67,6 @@ class Studio:
     def policy(self):
         with LogStore(self.app.data_dir / "studio.db") as store:
             return PolicyStore(store).load()
-
-
-def _text(payload) -> str:
-    if isinstance(payload, bytes | bytearray):
-        return payload.decode("latin-1")
-    if isinstance(payload, dict):  # older Playwright shapes
-        payload = payload.get("payload", "")
-    return str(payload)
 
 
 @pytest.fixture(scope="module")
@@ -126,46 +93,6 @@ def studio(tmp_path_factory, provider, browser) -> Iterator[Studio]:
 
 
 # --- what people do -------------------------------------------------------------------------
-
-
-def wait_run(person: Person, frames_before: int, start_within: float = 1.5) -> None:
-    """Wait for the rerun an action started: the server's frames first (none within
-    `start_within`: nothing ran), then `wait_quiet`. Faster than `browser.settle`, which waits
-    1.5 s for a status widget that a short run never shows. Playwright delivers websocket
-    events only while it waits, hence wait_for_timeout rather than time.sleep."""
-    deadline = time.monotonic() + start_within
-    while len(person.received) == frames_before:
-        if time.monotonic() > deadline:
-            return
-        person.page.wait_for_timeout(25)
-    wait_quiet(person)
-
-
-def wait_quiet(person: Person, timeout: float = 30) -> None:
-    """The page is not running and no frame came for a quarter of a second."""
-    page = person.page
-    seen, quiet, end = len(person.received), time.monotonic(), time.monotonic() + timeout
-    while time.monotonic() < end:
-        page.wait_for_timeout(50)
-        now = time.monotonic()
-        if len(person.received) != seen:
-            seen, quiet = len(person.received), now
-        elif now - quiet >= 0.25 and page.locator(APP).get_attribute(SCRIPT_STATE) == "notRunning":
-            return
-    raise AssertionError(f"{person.name}'s page kept running for {timeout:g} s")
-
-
-def act(person: Person, action) -> None:
-    before = len(person.received)
-    action()
-    wait_run(person, before)
-
-
-def visit(person: Person, url: str) -> None:
-    before = len(person.received)
-    person.page.goto(url)
-    person.page.wait_for_selector('[data-testid="stAppViewContainer"]')
-    wait_run(person, before, start_within=10)
 
 
 def sign_in(person: Person, passcode: str) -> None:
@@ -198,13 +125,6 @@ def viewer_label(page: Page) -> str:
     label = page.locator(SIDEBAR).get_by_text(VIEWER_LABEL)
     expect(label).to_be_visible()
     return VIEWER_LABEL.match(label.inner_text().strip()).group(1)
-
-
-def go(person: Person, link: str) -> None:
-    """Through the sidebar; every page's title is its link's name."""
-    act(person, person.page.locator(SIDEBAR).get_by_role("link", name=link).click)
-    expect(person.page.get_by_role("heading", name=link, exact=True)).to_be_visible()
-    no_exception(person.page)
 
 
 def open_tab(person: Person, name: str) -> None:

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
+from people import NAV, SIDEBAR, Person, act, go, visit, wait_quiet, wait_run, watched_tab
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from app_process import ROOT, App, start_app
@@ -30,9 +31,6 @@ WORD = "zanzibar"  # a word of the prompt that nothing else in the studio says
 PROMPT = f"A {WORD}-quartz lighthouse at dusk, poster art"
 TITLE = "Poster shortlist, round one"  # voters see it: it says nothing about the images
 QUOTA = 6  # 4 images: every voter answers all 6 pairs
-SIDEBAR = "section[data-testid=stSidebar]"
-NAV = '[data-testid="stSidebarNav"]'
-APP, SCRIPT_STATE = '[data-testid="stApp"]', "data-test-script-state"
 GRID = '[class*="st-key-cmp_grid_"]'
 RESULTS = f'{GRID} img[alt^="result"]'
 PAIR = re.compile(r"Pair (\d+) of (\d+)")
@@ -43,21 +41,9 @@ VOTER_KEY = "flux_studio_voter"  # the voter id in the browser's localStorage
 SCREENSHOT = ROOT / "docs" / "vote-phone.png"
 
 
-@dataclass
-class Person:
-    """One tab, with every websocket frame it received and the HTML it showed."""
-
-    name: str
-    context: BrowserContext
-    page: Page
-    received: list[str] = field(default_factory=list)
-    seen_html: list[str] = field(default_factory=list)
-
-    def snapshot(self) -> None:
-        self.seen_html.append(self.page.content())
-
-    def voter_id(self) -> str:
-        return self.page.evaluate(f"localStorage.getItem('{VOTER_KEY}')")
+def voter_id(person: Person) -> str:
+    """The voter id this tab's browser keeps (its localStorage)."""
+    return person.page.evaluate(f"localStorage.getItem('{VOTER_KEY}')")
 
 
 @dataclass
@@ -80,14 +66,7 @@ class Room:
 
     def tab(self, name: str, context: BrowserContext) -> Person:
         """A page of its own in `context` (a second tab shares the first's localStorage)."""
-        page = context.new_page()
-        page.set_default_timeout(20_000)
-        person = Person(name, context, page)
-
-        def watch(ws) -> None:
-            ws.on("framereceived", lambda payload: person.received.append(_text(payload)))
-
-        page.on("websocket", watch)
+        person = watched_tab(name, context)
         self.people.append(person)
         return person
 
@@ -109,14 +88,6 @@ class Room:
             return VoteStore(log).voters(self.vote().id)
 
 
-def _text(payload) -> str:
-    if isinstance(payload, bytes | bytearray):
-        return payload.decode("latin-1")
-    if isinstance(payload, dict):  # older Playwright shapes
-        payload = payload.get("payload", "")
-    return str(payload)
-
-
 @pytest.fixture(scope="module")
 def room(tmp_path_factory, browser) -> Iterator[Room]:
     # No FLUX_STUDIO_PUBLIC_URL: the link is built from the address the presenter has open
@@ -135,53 +106,6 @@ def room(tmp_path_factory, browser) -> Iterator[Room]:
         for context in {person.context for person in room.people}:
             context.close()
         app.stop()
-
-
-# --- waiting for the app (as in test_sharing) ------------------------------------------------
-
-
-def wait_run(person: Person, frames_before: int, start_within: float = 1.5) -> None:
-    """Wait for the rerun an action started: its first frame (none within `start_within`:
-    nothing ran), then quiet. Playwright delivers websocket events only while it waits."""
-    deadline = time.monotonic() + start_within
-    while len(person.received) == frames_before:
-        if time.monotonic() > deadline:
-            return
-        person.page.wait_for_timeout(25)
-    wait_quiet(person)
-
-
-def wait_quiet(person: Person, timeout: float = 30) -> None:
-    """The page is not running and no frame came for a quarter of a second."""
-    page = person.page
-    seen, quiet, end = len(person.received), time.monotonic(), time.monotonic() + timeout
-    while time.monotonic() < end:
-        page.wait_for_timeout(50)
-        now = time.monotonic()
-        if len(person.received) != seen:
-            seen, quiet = len(person.received), now
-        elif now - quiet >= 0.25 and page.locator(APP).get_attribute(SCRIPT_STATE) == "notRunning":
-            return
-    raise AssertionError(f"{person.name}'s page kept running for {timeout:g} s")
-
-
-def act(person: Person, action: Callable[[], object]) -> None:
-    before = len(person.received)
-    action()
-    wait_run(person, before)
-
-
-def visit(person: Person, url: str) -> None:
-    before = len(person.received)
-    person.page.goto(url)
-    person.page.wait_for_selector('[data-testid="stAppViewContainer"]')
-    wait_run(person, before, start_within=10)
-
-
-def go(person: Person, link: str) -> None:
-    act(person, person.page.locator(SIDEBAR).get_by_role("link", name=link).click)
-    expect(person.page.get_by_role("heading", name=link, exact=True)).to_be_visible()
-    no_exception(person.page)
 
 
 # --- what a voter sees ------------------------------------------------------------------------
@@ -322,7 +246,7 @@ def test_three_voters_at_once_and_a_second_tab_changes_nothing(room):
     for person in (ana_again, ben, cy):
         open_ballot(person, room.link)
         only_the_vote(person)
-    ids = [p.voter_id() for p in (ana, ana_again, ben, cy)]
+    ids = [voter_id(p) for p in (ana, ana_again, ben, cy)]
     assert all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids), ids
     assert ids[0] == ids[1] and len(set(ids)) == 3, ids
     ana_id, ben_id, cy_id = ids[0], ids[2], ids[3]
