@@ -43,7 +43,7 @@ def test_a_comparison_is_presented_in_the_order_it_was_made(group):
 
 def test_starred_shows_only_the_well_rated(group):
     at = present()
-    at.segmented_control(key="present_source").set_value("starred").run()
+    at.button_group(key="present_source").set_value("starred").run()
     assert not at.exception
     assert "1 image(s)" in captions(at)
 
@@ -54,7 +54,7 @@ def test_rows_handed_over_keep_their_order(group):
     at.session_state["handoff_present_rows"] = [jobs[2].id, jobs[0].id]
     at.run()
     assert not at.exception
-    assert at.segmented_control(key="present_source").value == "rows"
+    assert at.button_group(key="present_source").value == "rows"
     assert "2 image(s)" in captions(at)
     assert [p.caption for p in sources.from_rows([jobs[2].id, jobs[0].id])] == [
         "a kite, take 3",

@@ -101,5 +101,18 @@ def test_the_slideshow_moves_with_the_keyboard(app, browser):
         page.wait_for_timeout(300)
         assert not page.evaluate("!!document.fullscreenElement")
         no_exception(page)
+        # The same show on a phone: the slide fits the width, and the counter is there.
+        phone = browser.new_context(viewport={"width": 390, "height": 844})
+        small = phone.new_page()
+        small.set_default_timeout(30_000)
+        open_app(small, app.url + "/session_log")
+        small.get_by_role("button", name="Present these rows").click()
+        settle(small)
+        small_count = small.locator(".count")
+        expect(small_count).to_have_text(re.compile(r"^1 / \d+$"), timeout=30_000)
+        widths = small.evaluate("[document.scrollingElement.scrollWidth, innerWidth]")
+        assert widths[0] <= widths[1]
+        small.screenshot(path=str(DOCS / "present-390.png"))
+        phone.close()
     finally:
         context.close()

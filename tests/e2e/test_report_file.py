@@ -33,6 +33,7 @@ pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT = ROOT / "docs" / "report.png"
+PHONE_SCREENSHOT = ROOT / "docs" / "report-390.png"
 MM = 72 / 25.4  # PDF points per millimetre
 # (width, height) of each original: landscape, portrait, square, the extreme ratios.
 SHAPES = [(2752, 1536), (1536, 2752), (2048, 2048), (1344, 3136), (3136, 1344), (1536, 2752)]
@@ -350,6 +351,7 @@ def test_it_fits_a_phone(browser, report_file: Path) -> None:
         )
         scroll_width, inner, rightmost = widths
         assert scroll_width <= inner and rightmost <= inner
+        page.screenshot(path=str(PHONE_SCREENSHOT))
     finally:
         ctx.close()
 

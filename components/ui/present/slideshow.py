@@ -40,6 +40,7 @@ _CSS = """
   background: rgba(0, 0, 0, 0.55); padding: 0.2em 0.6em; border-radius: 1em; }
 .help { position: absolute; top: 1vh; left: 1.2vw; font: 12px sans-serif; opacity: 0.55; }
 .show:fullscreen .help { display: none; }
+@media (max-width: 640px) { .help { display: none; } }  /* a phone has no keys to list */
 """
 
 _JS = """

@@ -140,9 +140,10 @@ def picker() -> tuple[list[Picture], bool]:
     """The source controls; returns the pictures and whether slides hold two each."""
     bar = st.container(horizontal=True, vertical_alignment="bottom", gap="small")
     with bar:
-        source = st.segmented_control(
+        # Pills wrap on a phone, where a segmented control would scroll its first choice away.
+        source = st.pills(
             "Show", list(SOURCES), format_func=_label(SOURCES), default="group",
-            required=True, key="present_source",
+            required=True, key="present_source", wrap=True,
         )  # fmt: skip
         pairs = st.toggle("Two per slide", key="present_pairs")
     if source == "group":
