@@ -233,7 +233,7 @@ class Runner:
         BudgetRefused is raised and nothing is queued (the offline demo costs nothing)."""
         if self.ledger is not None and limits is not None and self.backend != BackendName.OFFLINE:
             # A repeat the log will answer costs nothing: it holds nothing either.
-            free = {j.id for j in jobs if self._reusable_source(j) is not None}
+            free = {j.id for j in jobs if self._reusable_source(j, read=False) is not None}
             paid = [j for j in jobs if j.id not in free]
             self.ledger.hold(self.made_by, [(j.id, self.estimate(j)) for j in paid], limits)
         else:
@@ -319,10 +319,14 @@ class Runner:
             outcome.result = replace(outcome.result, credits_used=None, cost_usd=None)
         return self._finish(run, outcome, row_id)
 
-    def _reusable_source(self, job: Job) -> tuple[dict[str, Any], list[Any]] | None:
+    def _reusable_source(
+        self, job: Job, *, read: bool = True
+    ) -> tuple[dict[str, Any], list[Any]] | None:
         """THE rule for never paying twice: an earlier successful row with this job's reuse
         key and used seed whose original files all still read (its row and stored files), or
-        None. Asked at submit (to hold no budget) and again when the job runs."""
+        None. Asked at submit with `read=False` (the click only needs to know the files are
+        there, to hold no budget: reading megabytes of originals would slow it) and in full
+        when the job runs; a job found not free then is held late (`_hold_late`)."""
         seed = reusable_seed(job.request)
         key = request_key(self.backend, self.client.base_url, job.request)
         if not (self.reuse_from_log and job.reuse) or seed is None or key is None:
@@ -332,7 +336,13 @@ class Runner:
         except Exception:
             log.error("could not look for an earlier identical request: %s", traceback.format_exc())
             return None
+        root = self.image_store.root
         for row in candidates:
+            if not read:
+                paths = row.get("image_paths") or []
+                if paths and all((root / p).is_file() for p in paths):
+                    return row, []
+                continue
             stored = self._stored_files(row)
             if stored is not None:  # else its files are gone: a miss
                 return row, stored

@@ -34,3 +34,13 @@ def threaded_server() -> Iterator[HTTPServer]:
     yield server
     server.clear()
     server.stop()
+
+
+class Clock:
+    """A clock a test moves by hand: `clock.now += 30`."""
+
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now

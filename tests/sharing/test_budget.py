@@ -22,6 +22,7 @@ from components.sharing.budget import (
     Limits,
     day_start,
 )
+from samples import Clock
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC).timestamp()
 TODAY = "2026-03-10T11:00:00+00:00"
@@ -30,24 +31,9 @@ P = PRICE_USD_PER_IMAGE
 NO_LIMIT = Limits(studio_usd=1_000.0)
 
 
-class Clock:
-    def __init__(self, now: float = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def store(tmp_path: Path):
-    s = LogStore(tmp_path / "studio.db")
-    yield s
-    s.close()
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(NOW)
 
 
 @pytest.fixture

@@ -20,23 +20,9 @@ from components.sharing.passcode import (
     new_viewer_passcode,
     normalize_viewer_passcode,
 )
+from samples import Clock
 
 CODE = re.compile(rf"[{ALPHABET}]{{4}}-[{ALPHABET}]{{4}}")
-
-
-class Clock:
-    def __init__(self, now: float = 1_800_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def store(tmp_path: Path):
-    s = LogStore(tmp_path / "studio.db")
-    yield s
-    s.close()
 
 
 @pytest.fixture

@@ -11,28 +11,14 @@ from components.log.schema import visitors
 from components.log.store import LogStore
 from components.sharing.presence import CONNECTED_WITHIN_S, Presence
 from components.sharing.roles import Role, presenter, viewer
+from samples import Clock
 
 START = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = START.timestamp()
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def store(tmp_path: Path):
-    s = LogStore(tmp_path / "studio.db")
-    yield s
-    s.close()
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(START.timestamp())
 
 
 @pytest.fixture
