@@ -107,6 +107,7 @@ class Run:
         self._lock = threading.Lock()
         self._outcomes: dict[str, Outcome] = {}
         self._done = threading.Event()
+        self._news = threading.Event()  # set whenever an outcome lands or jobs are cancelled
         self._on_cancel = on_cancel
         self.cancelled: set[str] = set()
         self.stopping = False  # set by cancel: jobs still waiting for a provider slot stay home
@@ -130,6 +131,7 @@ class Run:
         with self._lock:
             self._outcomes[outcome.job.id] = outcome
             self._check_done()
+        self._news.set()
 
     def _check_done(self) -> None:  # the caller holds self._lock
         if len(self._outcomes) + len(self.cancelled) >= len(self.jobs):
@@ -168,6 +170,7 @@ class Run:
         with self._lock:
             self.cancelled.update(ids)
             self._check_done()
+        self._news.set()
         return len(ids)
 
     def drop(self, job: Job) -> None:
@@ -177,9 +180,18 @@ class Run:
         with self._lock:
             self.cancelled.add(job.id)
             self._check_done()
+        self._news.set()
 
     def wait(self, timeout: float | None = None) -> bool:
         return self._done.wait(timeout)
+
+    def wait_news(self, timeout: float) -> bool:
+        """Wait until an outcome lands or jobs are cancelled (or the timeout passes), for the one
+        page that follows the run: it reads the outcomes after this returns, so nothing that
+        lands meanwhile is missed (it sets the flag again for the next wait)."""
+        news = self._news.wait(timeout)
+        self._news.clear()
+        return news
 
     def as_completed(self, timeout: float | None = None) -> Iterator[Outcome]:
         """Yield each outcome as soon as it is recorded, in finishing order."""

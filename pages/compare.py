@@ -32,6 +32,8 @@ with st.container(border=True):
         compare_setup.FORMS[mode]()
         compare_run.run_controls(mode)
 
-# While a run is in flight a fragment draws and polls it; otherwise show the current view.
-if not compare_run.follow_or_announce():
+# A run in flight is drawn as far as it has landed; otherwise the current view is shown.
+filling = compare_run.follow_or_announce()
+if filling is None:
     compare_view.show(st.session_state.get(compare_run.VIEW_STATE), compare_run.plan_shown())
+compare_run.finish(filling)  # last: the page is on screen while it waits for the cells

@@ -375,3 +375,20 @@ def test_the_key_never_reaches_the_row_across_the_cut(fault_server, stores):
     row = log_store.get(outcome.job.id)
     assert row["status"] == "error" and row["http_status"] == 401
     assert KEY44[:4] not in row["error_message"] and KEY44[:4] not in str(outcome.error)
+
+
+def test_wait_news_wakes_for_each_landing_and_misses_none(backend, stores):
+    """The Compare page's wait: it returns when an outcome lands (not at the end of a slice)
+    and a landing between two waits is still news for the next one."""
+    runner = Runner(FluxClient(None, backend.base_url), *stores, backend="offline", session_id="s")
+    jobs = [Job(GenerationRequest(prompt=f"cell {i}", seed=i + 1)) for i in range(2)]
+    run = runner.submit(jobs)
+    seen: set[str] = set()
+    deadline = time.monotonic() + 20
+    while len(seen) < 2:
+        assert time.monotonic() < deadline
+        run.wait_news(5.0)
+        seen |= set(run.outcomes)
+    run.wait_news(0.01)  # takes a landing that came after the last read, if one did
+    assert run.finished and not run.wait_news(0.01)  # nothing new since: a timeout
+    runner.shutdown()

@@ -160,7 +160,8 @@ def image_card(card: CardImage) -> None:
         if not still_hidden:
             source = _thumb_source(card)
             if source is not None:
-                st.image(source, width="stretch")
+                # alt: screen readers get more than "image", and tests tell results apart.
+                st.image(source, width="stretch", alt=f"result, seed {card.seed}")
             else:
                 st.warning("Image file missing from the data folder.")
         seed_text = (

@@ -59,9 +59,12 @@ class App:
                 self.proc.wait(5)
 
 
-def start_app(tmp: Path, address: str = "127.0.0.1", **env_overrides: str) -> App:
+def start_app(
+    tmp: Path, address: str = "127.0.0.1", script: str = "app.py", **env_overrides: str
+) -> App:
     """`streamlit run app.py` on a free port; ready when /_stcore/health answers 200.
-    `address` is where the server listens (the URL uses it too)."""
+    `address` is where the server listens (the URL uses it too); `script` another app to run
+    the same way (the bench's anchor app)."""
     port = free_port()
     data = tmp / "data"
     data.mkdir(parents=True, exist_ok=True)
@@ -77,7 +80,7 @@ def start_app(tmp: Path, address: str = "127.0.0.1", **env_overrides: str) -> Ap
     env.update(env_overrides)
     log_path = tmp / f"streamlit-{port}.log"
     cmd = [
-        sys.executable, "-m", "streamlit", "run", "app.py",
+        sys.executable, "-m", "streamlit", "run", script,
         "--server.headless", "true", "--server.port", str(port),
         "--server.address", address, "--browser.gatherUsageStats", "false",
     ]  # fmt: skip

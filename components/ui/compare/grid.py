@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 from types import SimpleNamespace
+from typing import Any
 
 import streamlit as st
 
@@ -44,8 +45,8 @@ def _boxed(thumb_path: str | None, image_path: str | None, aspect: float) -> byt
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _empty_box(aspect: float, status: str) -> str:
-    """A placeholder as a tiny data URL rather than a media file: it is redrawn on every poll
-    of the live grid, and this way costs the browser no request and the server no file."""
+    """A placeholder as a tiny data URL rather than a media file: it is redrawn on every rerun
+    while a grid fills, and this way costs the browser no request and the server no file."""
     colour = letterbox.FAILED if status == CellStatus.ERROR else letterbox.PENDING
     box = letterbox.box_size(aspect, BOX_LONG_SIDE // 4)
     jpeg = letterbox.to_jpeg(
@@ -54,12 +55,10 @@ def _empty_box(aspect: float, status: str) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode()
 
 
-def _picture(cell: SheetCell, aspect: float, live: bool) -> None:
+def _picture(cell: SheetCell, aspect: float) -> None:
     # The notice goes under the picture but must be decided first: the slot keeps the order.
     slot = st.container()
-    hidden = cell.has_image and reveal.hidden(
-        cell.nsfw, cell.row_id, compact=True, can_reveal=not live
-    )
+    hidden = cell.has_image and reveal.hidden(cell.nsfw, cell.row_id, compact=True)
     data = None
     if cell.has_image and not hidden:
         if cell.data is not None:
@@ -75,9 +74,36 @@ def _picture(cell: SheetCell, aspect: float, live: bool) -> None:
         st.image(_empty_box(round(aspect, 4), status), width="stretch", alt=status)
 
 
-def _cell(cell: SheetCell, aspect: float, live: bool) -> None:
+def _waiting_cell(cell: SheetCell, aspect: float) -> None:
+    # Its own key: the cell's real container (cmp_cell_…) is drawn into the same slot later in
+    # this script run, and a key may appear only once per run.
+    with st.container(border=True, key=f"cmp_wait_{cell.row}_{cell.col}"):
+        status = str(cell.status)
+        st.image(_empty_box(round(aspect, 4), status), width="stretch", alt=status)
+        st.caption(STATUS_TEXT.get(cell.status, ""))
+
+
+Later = list[tuple[Any, SheetCell]]  # judging controls still to draw, and where
+
+
+def fill(slot: Any, cell: SheetCell, aspect: float, later: Later) -> None:
+    """Draw a cell whose result just landed into the slot its placeholder holds; its judging
+    controls get a place in it and are drawn by `fill_later`, after every picture that
+    landed with it (the pictures reach the browser first)."""
+    with slot.container():
+        _cell(cell, aspect, later)
+
+
+def fill_later(later: Later) -> None:
+    for holder, cell in later:
+        with holder:
+            compare_judge.cell_controls(cell)
+    later.clear()
+
+
+def _cell(cell: SheetCell, aspect: float, later: Later | None = None) -> None:
     with st.container(border=True, key=f"cmp_cell_{cell.row}_{cell.col}"):
-        _picture(cell, aspect, live)
+        _picture(cell, aspect)
         if cell.status == CellStatus.OK:
             st.caption(md_escape(cell.facts))
         elif cell.status == CellStatus.ERROR:
@@ -92,12 +118,19 @@ def _cell(cell: SheetCell, aspect: float, live: bool) -> None:
             error_box(error, compact=True)
         else:
             st.caption(STATUS_TEXT.get(cell.status, ""))
-        if not live and cell.row_id and cell.status in (CellStatus.OK, CellStatus.ERROR):
-            compare_judge.cell_controls(cell)
+        # Judging starts as soon as a cell lands: stars given mid-run are saved at once.
+        if cell.row_id and cell.status in (CellStatus.OK, CellStatus.ERROR):
+            if later is None:
+                compare_judge.cell_controls(cell)
+            else:
+                later.append((st.container(), cell))
 
 
-def render(sheet: Sheet, *, live: bool, key: str) -> None:
-    """Draw the sheet; `live` drops the judging controls (the grid is still filling).
+def render(
+    sheet: Sheet, *, live: bool, key: str, waiting: dict[str, tuple[Any, SheetCell]] | None = None
+) -> None:
+    """Draw the sheet; `live`: the grid is still filling (no winner pickers yet), and each
+    pending cell gets an `st.empty` slot, put in `waiting` by job id, for the page to fill.
     `key` names the comparison (its group id, or the picked rows)."""
     aspect = sheet.box_aspect()
     offset = 1 if sheet.two_d else 0
@@ -119,7 +152,13 @@ def render(sheet: Sheet, *, live: bool, key: str) -> None:
                     cell = sheet.cells.get((grid_row, col)) or SheetCell(
                         grid_row, col, CellStatus.MISSING
                     )
-                    _cell(cell, aspect, live)
+                    if waiting is not None and cell.status == CellStatus.PENDING:
+                        place = st.empty()
+                        with place:
+                            _waiting_cell(cell, aspect)
+                        waiting[cell.row_id or ""] = (place, cell)
+                    else:
+                        _cell(cell, aspect)
             if not live and sheet.two_d:
                 compare_judge.winner_picker(sheet, grid_row, key)
         if not live and not sheet.two_d:

@@ -1,8 +1,9 @@
 """Sending a comparison and following it: cost guard, Run, the live grid, Cancel, hand-offs.
 
-A run is one runner batch with one group_id. While it is in flight a fragment polls it and
-fills each cell the moment its outcome lands; once it is done the page shows the group as the
-log holds it, which is also exactly what "reopen" shows later.
+A run is one runner batch with one group_id. While it is in flight every script run draws it
+and then, at the very end of the page, waits for it in short slices, filling each cell the
+moment its outcome lands; once it is done the page shows the group as the log holds it, which
+is also exactly what "reopen" shows later.
 """
 
 from __future__ import annotations
@@ -10,14 +11,16 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import streamlit as st
 
 from components.api.contract import price_text
 from components.compare.plan import CompareMode, Plan, PlanError
-from components.compare.sheet import sheet_from_run
+from components.compare.sheet import CellStatus, Sheet, SheetCell, cell_from_outcome, sheet_from_run
 from components.experiments.presets import PresetError, PresetStore
+from components.log.rows import row_dict
 from components.runner import Job, Run
 from components.ui import access, connection, handoff, resources, runs
 from components.ui.compare import grid as compare_grid
@@ -28,8 +31,6 @@ LIVE_STATE = "cmp_live"
 VIEW_STATE = "cmp_view"
 ERRORS_STATE = "cmp_errors"
 MAX_PICKED = 4
-# How often the live grid looks for new results (a Streamlit fragment timer in the browser).
-POLL_S = 0.25
 
 
 @dataclass
@@ -39,7 +40,6 @@ class LiveCompare:
     run: Run
     group_id: str
     announced: bool = False
-    shown: int | None = None  # outcomes drawn by the live grid so far (None: not drawn yet)
 
 
 @dataclass(frozen=True)
@@ -220,23 +220,45 @@ def _cancel(current: LiveCompare) -> None:
     st.toast(f"Cancelled {stopped} request(s) not yet started.", icon=":material/cancel:")
 
 
-@st.fragment(run_every=POLL_S)
-def _follow(current: LiveCompare) -> None:
-    """Polls the run: each cell fills when its outcome lands. The grid is drawn complete
-    here first; the full rerun that swaps in the judging view comes on the next tick, so the
-    last picture never waits for the (heavier) judging page."""
-    if current.run.finished and current.shown == len(current.jobs):
-        st.rerun()
-    outcomes = current.run.outcomes
-    # Cancelled cells count as drawn: they never get an outcome.
-    current.shown = len(outcomes) + len(current.run.cancelled)
-    total = len(current.jobs)
-    elapsed = time.perf_counter() - current.run.started
-    cols = st.columns([6, 1], vertical_alignment="center")
-    cols[0].progress(
-        len(outcomes) / total,
-        text=f"Running: {len(outcomes)} of {total} done · {elapsed:.1f} s",
+@dataclass
+class Filling:
+    """A run in flight as drawn by this script run: its progress line and the slots of the
+    cells still waiting, which `finish` fills at the end of the page as results land."""
+
+    current: LiveCompare
+    progress: Any
+    aspect: float
+    waiting: dict[str, tuple[Any, SheetCell]] = field(default_factory=dict)
+
+
+def _progress(filling: Filling) -> None:
+    run, total = filling.current.run, len(filling.current.jobs)
+    done = len(run.outcomes)
+    elapsed = time.perf_counter() - run.started
+    filling.progress.progress(
+        done / total, text=f"Running: {done} of {total} done · {elapsed:.1f} s"
     )
+
+
+def _judged(current: LiveCompare, sheet: Sheet) -> None:
+    """Stars and notes given while the run goes on are in the log, not in the outcomes."""
+    landed = [c for c in sheet.cells.values() if c.status != CellStatus.PENDING and c.row_id]
+    if not landed:
+        return
+    frame = resources.stores()[0].query(ids=[c.row_id for c in landed if c.row_id])
+    judged = {str(r["id"]): row_dict(r) for _, r in frame.iterrows()}
+    for cell in landed:
+        row = judged.get(cell.row_id or "")
+        if row is not None:
+            cell.rating, cell.note = row.get("rating"), row.get("note")
+
+
+def _draw(current: LiveCompare) -> Filling:
+    """The progress line, Cancel (a plain button: one in a fragment waits for the run) and
+    the grid as far as it has landed, with a slot for each cell still waiting."""
+    cols = st.columns([6, 1], vertical_alignment="center")
+    with cols[0]:
+        progress = st.empty()
     cols[1].button(
         "Cancel",
         icon=":material/cancel:",
@@ -247,19 +269,61 @@ def _follow(current: LiveCompare) -> None:
         width="stretch",
     )
     sheet = sheet_from_run(
-        current.plan, current.jobs, outcomes, current.run.cancelled, current.group_id
+        current.plan, current.jobs, current.run.outcomes, current.run.cancelled, current.group_id
     )
-    compare_grid.render(sheet, live=True, key=current.group_id)
+    _judged(current, sheet)
+    filling = Filling(current, progress, sheet.box_aspect())
+    _progress(filling)
+    compare_grid.render(sheet, live=True, key=current.group_id, waiting=filling.waiting)
+    return filling
 
 
-def follow_or_announce() -> bool:
-    """True while a run is in flight (and drawn); otherwise announce a finished one once."""
+WAIT_SLICE_S = 0.05  # how often the waiting script run looks for results (and can be stopped)
+
+
+def finish(filling: Filling | None) -> None:
+    """Called at the very end of the page: wait in short slices and draw each cell into its
+    slot the moment its result lands, in this same script run (no polling interval). A click
+    elsewhere stops this run at its next slice; the next run draws what landed meanwhile and
+    waits again. When the last cell is drawn, a rerun swaps in the judging view."""
+    if filling is None:
+        return
+    run, shown = filling.current.run, -1.0
+    later: compare_grid.Later = []
+    while True:
+        run.wait_news(WAIT_SLICE_S)
+        finished = run.finished  # read before the outcomes: none can land unseen after it
+        outcomes, cancelled = run.outcomes, run.cancelled
+        for job_id, (slot, cell) in list(filling.waiting.items()):
+            if job_id in outcomes:
+                spec = (cell.row, cell.col, cell.x, cell.y)
+                landed = cell_from_outcome(*spec, outcomes[job_id])
+                compare_grid.fill(slot, landed, filling.aspect, later)
+            elif job_id in cancelled:
+                cell.status = CellStatus.CANCELLED
+                compare_grid.fill(slot, cell, filling.aspect, later)
+            else:
+                continue
+            del filling.waiting[job_id]
+        compare_grid.fill_later(later)
+        elapsed = round(time.perf_counter() - run.started, 1)
+        if elapsed != shown:  # the label moves by tenths; each draw is also where a stop lands
+            shown = elapsed
+            _progress(filling)
+        if finished and not filling.waiting:
+            break
+    runs.before_redraw()
+    st.rerun()
+
+
+def follow_or_announce() -> Filling | None:
+    """While a run is in flight: draw it and return what `finish` fills at the end of the page.
+    Otherwise (None) announce a finished run once."""
     current = live()
     if current is None:
-        return False
-    if not current.run.finished or current.shown != len(current.jobs):
-        _follow(current)
-        return True
+        return None
+    if not current.run.finished:
+        return _draw(current)
     if not current.announced:
         current.announced = True
         outcomes = list(current.run.outcomes.values())
@@ -274,4 +338,4 @@ def follow_or_announce() -> bool:
             note = f"The rest of the batch was not sent. {because}"
             st.session_state[ERRORS_STATE] = [note]  # stays beside the Run button after this
             st.error(md_escape(note), icon=":material/money_off:")
-    return False
+    return None

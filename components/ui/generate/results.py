@@ -206,6 +206,7 @@ def finish(slot: Any) -> None:
             _waiting(slot, entry)
     with slot.container():
         render_entry(entry, latest=True)
+    runs.before_redraw()
     st.rerun()  # the picture is on screen; this redraw re-enables the Generate button
 
 

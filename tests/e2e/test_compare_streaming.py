@@ -1,0 +1,144 @@
+"""Compare shows each cell when its own result lands, not when the batch ends: the page waits
+for the run at its very end, so a slow cell never holds the fast ones back, a star given while
+the run goes on is kept, and Cancel (a plain button, outside any fragment) stops what has not
+started. Against a local stand-in provider whose answer time depends on the seed."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+
+import pandas as pd
+import pytest
+from playwright.sync_api import Page, expect
+from pytest_httpserver import HTTPServer
+from test_compare_flow import GRID, RESULTS, fill, open_compare
+from werkzeug import Request, Response
+
+from browser import no_exception, settle
+from components.log.store import LogStore
+from conftest import start_app
+from samples import image_bytes
+
+KEY = "test-key-streaming-0000"
+SLOW_FROM = 1000  # seeds from here wait (seed - 1000) / 100 s: 1600 waits 6 s
+PENDING = f'{GRID} img[alt="pending"]'
+
+
+@pytest.fixture(scope="module")
+def slow_app(tmp_path_factory):
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    in_flight = {"now": 0, "most": 0, "sent": 0}
+    lock = threading.Lock()
+
+    def generate(request: Request) -> Response:
+        seed = int(json.loads(request.data)["seed"])
+        with lock:
+            in_flight["now"] += 1
+            in_flight["sent"] += 1
+            in_flight["most"] = max(in_flight["most"], in_flight["now"])
+        try:
+            time.sleep((seed - SLOW_FROM) / 100 if seed >= SLOW_FROM else 0.1)
+        finally:
+            with lock:
+                in_flight["now"] -= 1
+        answer = {
+            "images": [{"url": server.url_for(f"/img/{seed}.jpg"), "width": 320, "height": 180}],
+            "seed": seed,
+            "has_nsfw_concepts": [False],
+        }
+        return Response(json.dumps(answer), 200, content_type="application/json")
+
+    def image(request: Request) -> Response:
+        seed = int(request.path.rsplit("/", 1)[1].split(".")[0])
+        colour = (seed * 37 % 256, seed * 11 % 256, 90)
+        return Response(image_bytes(320, 180, color=colour), 200, content_type="image/jpeg")
+
+    server.expect_request("/v1/images/generations", method="POST").respond_with_handler(generate)
+    server.expect_request(re.compile(r"/img/\d+\.jpg")).respond_with_handler(image)
+    server.expect_request("/v2/billing").respond_with_json({"current_balance": 12.5})
+    app = start_app(
+        tmp_path_factory.mktemp("slow"),
+        AIMLAPI_API_KEY=KEY,
+        AIMLAPI_BASE_URL=server.url_for("/"),
+        FLUX_STUDIO_CONCURRENCY="4",
+        FLUX_STUDIO_REUSE="0",
+    )
+    app.in_flight = in_flight
+    yield app
+    app.stop()
+    server.clear()
+    server.stop()
+
+
+def _setup(page: Page, url: str, seeds: str) -> None:
+    open_compare(page, url)
+    fill(page, "Prompt", "A paper boat on a puddle")
+    page.get_by_role("radio", name="My list").click()
+    settle(page)
+    fill(page, "Seed list", seeds)
+
+
+def _rows(app) -> list[dict]:
+    return LogStore(app.data_dir / "studio.db").query().to_dict("records")
+
+
+def test_fast_cells_show_while_the_slow_one_is_pending(slow_app, page):
+    _setup(page, slow_app.url, f"11, 12, 13, {SLOW_FROM + 600}")
+    page.get_by_role("button", name="Run comparison").click()
+    # Three results while the fourth still waits: each cell is drawn when it lands.
+    expect(page.locator(RESULTS)).to_have_count(3, timeout=5_000)
+    expect(page.locator(PENDING)).to_have_count(1)
+    assert len(_rows(slow_app)) == 4  # the slow one is at the provider ("sent")
+    # The slow cell lands too, and the judging view follows.
+    expect(page.locator(RESULTS)).to_have_count(4, timeout=15_000)
+    expect(page.get_by_role("button", name="Contact sheet (PNG)")).to_be_visible(timeout=10_000)
+    expect(page.locator(PENDING)).to_have_count(0)
+    no_exception(page)
+
+
+def test_a_star_given_mid_run_is_kept_and_the_late_cell_still_appears(slow_app, page):
+    _setup(page, slow_app.url, f"21, 22, 23, {SLOW_FROM + 700}")
+    page.get_by_role("button", name="Run comparison").click()
+    first = page.locator(".st-key-cmp_cell_0_0")
+    expect(first.locator('img[alt^="result"]')).to_be_visible(timeout=5_000)
+    expect(page.locator(PENDING)).to_have_count(1)
+    # Four stars, while the slow cell is still at the provider.
+    first.get_by_role("radio", name="4 out of 5 stars").click()
+    deadline = time.monotonic() + 5
+    while not any(r.get("seed") == 21 and r.get("rating") == 4 for r in _rows(slow_app)):
+        assert time.monotonic() < deadline, "the star given mid-run was not saved"
+        time.sleep(0.1)
+    expect(page.locator(PENDING)).to_have_count(1)  # the run goes on after the click
+    expect(page.locator(RESULTS)).to_have_count(4, timeout=15_000)
+    expect(page.get_by_role("button", name="Contact sheet (PNG)")).to_be_visible(timeout=10_000)
+    settle(page)
+    ratings = {r["seed"]: r.get("rating") for r in _rows(slow_app) if r["seed"] in (21, 22)}
+    assert ratings[21] == 4 and pd.isna(ratings[22])
+    # The judging view, drawn from the log once the run ended, shows the star too.
+    chosen = first.get_by_role("radio", name="4 out of 5 stars")
+    expect(chosen).to_have_attribute("aria-checked", "true")
+    no_exception(page)
+
+
+def test_cancel_mid_run_stops_what_has_not_started(slow_app, page):
+    seeds = [SLOW_FROM + 300 + i for i in range(8)]  # 3 s each, four at a time
+    _setup(page, slow_app.url, ", ".join(map(str, seeds)))
+    before = slow_app.in_flight["sent"]
+    page.get_by_role("button", name="Run comparison").click()
+    deadline = time.monotonic() + 5
+    while slow_app.in_flight["now"] < 4:
+        assert time.monotonic() < deadline, "four requests never reached the provider"
+        time.sleep(0.05)
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.get_by_text("cancelled before it started").first).to_be_visible(timeout=3_000)
+    expect(page.locator(RESULTS)).to_have_count(4, timeout=10_000)  # the four sent finish
+    settle(page)
+    assert slow_app.in_flight["sent"] - before == 4 and slow_app.in_flight["most"] <= 4
+    rows = [r for r in _rows(slow_app) if r["seed"] in seeds]
+    assert len(rows) == 4 and {r["status"] for r in rows} == {"ok"}
+    expect(page.get_by_text("not run (cancelled)")).to_have_count(4)
+    no_exception(page)
