@@ -10,7 +10,17 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from typing import Protocol
+
+
+class Gate(Protocol):
+    """What the runner needs of a gate: this one, or the slots replicas share in the
+    database (components/sharing/leases.py)."""
+
+    def slot(self, key: str | None = None) -> AbstractContextManager[None]: ...
+
+    def resize(self, limit: int) -> None: ...
 
 
 class ProviderGate:
@@ -38,8 +48,9 @@ class ProviderGate:
             self._cond.notify_all()
 
     @contextmanager
-    def slot(self) -> Iterator[None]:
-        """Hold one slot while the block runs (waiting for one if all are taken)."""
+    def slot(self, key: str | None = None) -> Iterator[None]:
+        """Hold one slot while the block runs (waiting for one if all are taken). `key` names
+        the job (the shared gate across processes records it; this one needs no name)."""
         with self._cond:
             self._waiting += 1
             try:

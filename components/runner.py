@@ -44,7 +44,7 @@ from components.api.errors import (
     redact,
 )
 from components.experiments.reuse import request_key, reusable_seed
-from components.gate import ProviderGate
+from components.gate import Gate
 from components.images.store import ImageStore, StoredImage, image_id, inspect_image
 from components.log.schema import BackendName, RowStatus
 from components.log.store import LogStore
@@ -224,7 +224,7 @@ class Runner:
         session_id: str,
         concurrency: int = 4,
         made_by: str = PRESENTER_ID,
-        gate: ProviderGate | None = None,
+        gate: Gate | None = None,
         ledger: Ledger | None = None,
         reuse_from_log: bool = True,
     ):
@@ -309,7 +309,7 @@ class Runner:
             return self._finish(run, outcome, None)
         if not self._hold_late(run, outcome):
             return self._finish(run, outcome, None)
-        with self.gate.slot() if self.gate is not None else nullcontext():
+        with self.gate.slot(job.id) if self.gate is not None else nullcontext():
             if run.stopping:
                 run.drop(job)  # cancelled (or the batch stopped) while it waited: never sent
                 return outcome
@@ -552,6 +552,10 @@ class Runner:
             images = result.images
             row.update(
                 status=(RowStatus.ERROR if outcome.storage_error else RowStatus.OK).value,
+                # Cleared: another app process may have marked the row lost meanwhile
+                # (components/sharing/leases.py), and the answer did come after all.
+                error_type=None,
+                error_message=None,
                 seed=result.seed,
                 http_status=result.http_status,
                 request_id=result.request_id,

@@ -19,6 +19,19 @@ if [ -z "${FLUX_STUDIO_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; 
   fi
 fi
 
+# The store's tests also run on a real PostgreSQL server, which the tests start themselves
+# from Debian's package (binaries in /usr/lib/postgresql/<version>/bin, not on PATH).
+if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 && ! command -v postgres >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1; then
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && SUDO="sudo"
+    $SUDO apt-get update -qq
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  else
+    echo "No PostgreSQL server and no apt-get: the PostgreSQL tests will skip (fail under CI)." >&2
+  fi
+fi
+
 ruff check .
 ruff format --check .
 mypy

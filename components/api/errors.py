@@ -70,6 +70,9 @@ class ErrorType(StrEnum):
     STORAGE = "storage"
     # Not raised by a call: the run would have gone past a budget, so nothing was sent.
     BUDGET = "budget"
+    # Not raised by a call: the app process that sent the request stopped before its answer
+    # came (found by another process on the same database); the provider may have billed it.
+    LOST = "lost"
 
 
 class FluxError(Exception):

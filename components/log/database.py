@@ -46,7 +46,8 @@ def scrub(message: str, url: URL) -> str:
 
 class casefold(GenericFunction[str]):
     """Unicode-aware lower case for prompt search: SQLite's own lower() is ASCII-only, so on
-    SQLite it calls Python's str.casefold (registered per connection); elsewhere, lower()."""
+    SQLite it calls Python's str.casefold (registered per connection); on PostgreSQL, lower()
+    and the two folds it lacks; elsewhere, lower()."""
 
     type = Text()
     inherit_cache = True
@@ -55,6 +56,14 @@ class casefold(GenericFunction[str]):
 @compiles(casefold)
 def _casefold_default(element: casefold, compiler: Any, **kw: Any) -> str:
     return f"lower({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(casefold, "postgresql")
+def _casefold_postgresql(element: casefold, compiler: Any, **kw: Any) -> str:
+    # lower() follows the database's locale for most letters; Python's casefold (the needle's)
+    # also folds ß to ss and a final sigma to σ, which lower() leaves alone.
+    inner = compiler.process(element.clauses, **kw)
+    return f"replace(replace(lower({inner}), 'ß', 'ss'), 'ς', 'σ')"
 
 
 @compiles(casefold, "sqlite")

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     insert,
     inspect,
+    text,
 )
 from sqlalchemy.schema import CreateIndex, CreateTable
 
@@ -42,6 +43,7 @@ from components.log.schema import (
     log_columns,
     log_revision,
     presets,
+    provider_leases,
     schema_migrations,
 )
 
@@ -136,6 +138,12 @@ def _v9(conn: Connection) -> None:
         conn.execute(CreateTable(budget_deleted))
 
 
+def _v10(conn: Connection) -> None:
+    """Provider slots shared by every app process on one database."""
+    if not inspect(conn).has_table(provider_leases.name):
+        conn.execute(CreateTable(provider_leases))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "request log", _v1),
     Migration(2, "rating and note", _v2),
@@ -146,8 +154,11 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "experiments", _v7),
     Migration(8, "presets", _v8),
     Migration(9, "spending of deleted rows", _v9),
+    Migration(10, "shared provider slots", _v10),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
+# The advisory lock's number: any constant of our own ("FLUXSTUD" read as 8 ASCII bytes).
+MIGRATION_LOCK = int.from_bytes(b"FLUXSTUD", "big") >> 1
 
 
 def _found_in_place(conn: Connection) -> int:
@@ -171,6 +182,11 @@ def migrate(conn: Connection, upto: int = SCHEMA_VERSION) -> list[int]:
     """Bring the database up to step `upto` inside the caller's write transaction (which
     holds the write lock, so two processes opening an old log at once apply each step once).
     Returns the steps applied now. Tests stop early with `upto` to make older shapes."""
+    if conn.dialect.name == "postgresql":
+        # A PostgreSQL transaction locks nothing up front: replicas starting together would
+        # all create the same tables. This lock (held to the end of the transaction) makes
+        # them take turns; the ones after the first find every step recorded.
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
     done = applied(conn)
     now = datetime.now(UTC).isoformat(timespec="seconds")
     if not inspect(conn).has_table(schema_migrations.name):

@@ -278,3 +278,15 @@ budget_deleted = Table(
     Column("usd", Float, nullable=False),
     Column("created_at", Text, nullable=False),  # the row's, so it counts on its own day
 )
+
+
+# The provider's concurrency limit shared by every app process on one database
+# (components/sharing/leases.py): a row per request out at the provider, named by its job's id,
+# renewed while it runs, so a replica that dies frees its slots when they expire.
+provider_leases = Table(
+    "provider_leases",
+    metadata,
+    Column("id", Text, primary_key=True),  # the job's id, which is its log row's id
+    Column("holder", Text, nullable=False),  # host:pid of the process that holds it
+    Column("expires_at", Float, nullable=False),  # Unix time
+)

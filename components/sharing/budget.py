@@ -40,6 +40,7 @@ MAYBE_BILLED = (
     ErrorType.IMAGE_DOWNLOAD,
     ErrorType.MALFORMED_RESPONSE,
     ErrorType.STORAGE,
+    ErrorType.LOST,
 )
 
 

@@ -21,6 +21,7 @@ TITLES: dict[str, str] = {
     ErrorType.MALFORMED_RESPONSE: "Unreadable answer from the provider",
     ErrorType.IMAGE_DOWNLOAD: "Image download failed",
     ErrorType.STORAGE: "Generated, but not saved to disk",
+    ErrorType.LOST: "Lost: the app process that sent it stopped",
     ErrorType.INTERNAL: "Something went wrong in the app",
 }
 

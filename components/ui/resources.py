@@ -20,6 +20,7 @@ from components.log.database import DatabaseURLError
 from components.log.store import LogStore
 from components.offline.process import OfflineBackendProcess
 from components.sharing.budget import Ledger
+from components.sharing.leases import SharedGate
 from components.sharing.passcode import SignInThrottle
 from components.sharing.policy import Policy, PolicyStore
 from components.sharing.presence import Presence
@@ -107,9 +108,17 @@ def policy(fresh: bool = False) -> Policy:
     return Policy(**_policy(f"{log.name}|{id(log)}"))
 
 
+def provider_gate() -> ProviderGate | SharedGate:
+    """The provider slots, sized by the presenter's setting: one pool for this process on a
+    SQLite file (one machine), or slots in the database that every replica shares."""
+    log, _ = all_stores()
+    return _gate(log.name, log.engine.dialect.name != "sqlite")
+
+
 @st.cache_resource(show_spinner=False)
-def provider_gate() -> ProviderGate:
-    """One pool of provider slots for the whole process, sized by the presenter's setting."""
+def _gate(database: str, shared: bool) -> ProviderGate | SharedGate:
+    if shared:
+        return SharedGate(all_stores()[0], config.concurrency())
     return ProviderGate(config.concurrency())
 
 

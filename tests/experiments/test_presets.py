@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -20,8 +19,8 @@ from components.log.store import LogStore
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> PresetStore:
-    return PresetStore(LogStore(tmp_path / "studio.db"))
+def store(db_url: str) -> PresetStore:
+    return PresetStore(LogStore(db_url))
 
 
 POSTER = Preset(

@@ -3,7 +3,6 @@ rows, changes limited to their rows, their appends always theirs, imports refuse
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,8 +26,8 @@ def row(made_by: str | None, **over: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def store(tmp_path: Path):
-    s = LogStore(tmp_path / "studio.db")
+def store(db_url: str):
+    s = LogStore(db_url)
     s.append(row(ME, id="mine-1", group_id="g-mine", created_at="2026-03-10T10:00:00+00:00"))
     s.append(row(ME, id="mine-2", group_id="g-shared", created_at="2026-03-10T10:01:00+00:00"))
     s.append(row(OTHER, id="theirs-1", group_id="g-shared", created_at="2026-03-10T10:02:00+00:00"))

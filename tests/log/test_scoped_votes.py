@@ -33,8 +33,8 @@ def row(row_id: str, group: str, made_by: str = "presenter", **over: Any) -> dic
 
 
 @pytest.fixture
-def log(tmp_path: Path):
-    s = LogStore(tmp_path / "studio.db")
+def log(db_url: str):
+    s = LogStore(db_url)
     s.append(row("voted-1", "g-vote", created_at="2026-03-10T10:00:00+00:00"))
     s.append(row("voted-2", "g-vote", created_at="2026-03-10T10:01:00+00:00"))
     s.append(row("plain-1", "g-vote", created_at="2026-03-10T10:02:00+00:00"))
@@ -152,5 +152,5 @@ def test_hidden_token_moves_on_start_and_reveal(
     votes.set_status(second, Status.REVEALED)
     assert viewer.hidden_token() not in (one_revealed, both)
     # the token is the database's, not this process's: another store agrees
-    with LogStore(tmp_path / "studio.db") as other:
+    with LogStore(viewer.url) as other:
         assert other.scoped(read=None, write="viewer-y").hidden_token() == viewer.hidden_token()

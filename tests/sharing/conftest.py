@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from components.log.store import LogStore
 
 
 @pytest.fixture
-def store(tmp_path: Path):
-    s = LogStore(tmp_path / "studio.db")
+def store(db_url: str):
+    s = LogStore(db_url)
     yield s
     s.close()

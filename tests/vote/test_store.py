@@ -28,8 +28,8 @@ def images(n: int, rows: list[str] | None = None) -> list[tuple[str, int, str]]:
 
 
 @pytest.fixture
-def log(tmp_path: Path):
-    s = LogStore(tmp_path / "studio.db")
+def log(db_url: str):
+    s = LogStore(db_url)
     yield s
     s.close()
 
@@ -340,7 +340,7 @@ def test_concurrent_voters_all_land(tmp_path: Path, store: VoteStore) -> None:
     results: dict[str, bool] = {}
 
     def cast(who: str) -> None:
-        with LogStore(tmp_path / "studio.db") as own:
+        with LogStore(store.store.url) as own:
             start.wait()
             results[who] = VoteStore(own).cast(vote.id, who, pair, "tie")
 
@@ -362,11 +362,11 @@ def test_answers_are_on_disk_when_cast_returns(tmp_path: Path, log: LogStore) ->
     for pair in pairs[:3]:
         assert store.cast(vote.id, me, pair, "tie")
         # another store on the file (another process, or the app after a restart) sees it
-        with LogStore(tmp_path / "studio.db") as other:
+        with LogStore(log.url) as other:
             seen = VoteStore(other).ballots(vote.id)
             assert pair in seen["pair"].tolist()
     log.close()
-    with LogStore(tmp_path / "studio.db") as restarted:
+    with LogStore(log.url) as restarted:
         again = VoteStore(restarted)
         assert again.get(vote.id) == vote
         assert again.ballots(vote.id)["pair"].tolist().count(pairs[0]) == 1

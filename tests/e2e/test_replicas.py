@@ -1,0 +1,168 @@
+"""Two app processes (`streamlit run` twice) on one PostgreSQL database and one data folder,
+as a team runs the studio behind a load balancer: a picture made through one is in the other's
+Session log, the provider's concurrency limit holds across both (a stand-in provider counts
+the requests in flight), and a budget with room for one more image lets exactly one of two
+simultaneous clicks (one per replica) through."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+
+import pytest
+from playwright.sync_api import Page, expect
+from pytest_httpserver import HTTPServer
+from test_compare_flow import RESULTS, fill
+from werkzeug import Request, Response
+
+from browser import image_sources, no_exception, open_app, settle, type_prompt
+from components.api.contract import PRICE_USD_PER_IMAGE
+from components.log.store import LogStore
+from components.sharing.budget import Ledger
+from components.sharing.policy import PolicyStore
+from conftest import start_app
+from samples import image_bytes
+
+KEY = "test-key-replicas-0000"
+LIMIT = 2  # the presenter's provider concurrency, for the whole studio
+LATENCY_S = 0.8
+
+
+@pytest.fixture(scope="module")
+def team(tmp_path_factory, pg_server):
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    flight = {"now": 0, "most": 0, "sent": 0}
+    lock = threading.Lock()
+
+    def generate(request: Request) -> Response:
+        seed = json.loads(request.data).get("seed") or 5
+        with lock:
+            flight["now"] += 1
+            flight["sent"] += 1
+            flight["most"] = max(flight["most"], flight["now"])
+        try:
+            time.sleep(LATENCY_S)
+        finally:
+            with lock:
+                flight["now"] -= 1
+        answer = {
+            "images": [{"url": server.url_for(f"/img/{seed}.jpg"), "width": 320, "height": 180}],
+            "seed": seed,
+            "has_nsfw_concepts": [False],
+        }
+        return Response(json.dumps(answer), 200, content_type="application/json")
+
+    def image(request: Request) -> Response:
+        seed = int(request.path.rsplit("/", 1)[1].split(".")[0])
+        colour = (seed * 37 % 256, seed * 11 % 256, 150)
+        return Response(image_bytes(320, 180, color=colour), 200, content_type="image/jpeg")
+
+    server.expect_request("/v1/images/generations", method="POST").respond_with_handler(generate)
+    server.expect_request(re.compile(r"/img/\d+\.jpg")).respond_with_handler(image)
+    server.expect_request("/v2/billing").respond_with_json({"current_balance": 50.0})
+    url = pg_server.url(pg_server.create())
+    store = LogStore(url)
+    PolicyStore(store).save(concurrency=LIMIT)
+    shared = tmp_path_factory.mktemp("team")  # one data folder for both
+    env = {
+        "AIMLAPI_API_KEY": KEY,
+        "AIMLAPI_BASE_URL": server.url_for("/"),
+        "FLUX_STUDIO_DB_URL": url,
+        "FLUX_STUDIO_REUSE": "0",
+    }
+    apps = [start_app(shared, **env), start_app(shared, **env)]
+    yield apps, store, flight
+    for app in apps:
+        app.stop()
+    store.close()
+    server.clear()
+    server.stop()
+
+
+@pytest.fixture
+def pages(browser):
+    contexts = [browser.new_context(viewport={"width": 1500, "height": 1000}) for _ in range(2)]
+    tabs = [c.new_page() for c in contexts]
+    for tab in tabs:
+        tab.set_default_timeout(20_000)
+    yield tabs
+    for context in contexts:
+        context.close()
+
+
+def test_a_picture_made_through_one_replica_is_in_the_others_log(team, pages):
+    (one, two), store, _ = team
+    first, second = pages
+    open_app(first, one.url)
+    type_prompt(first, "A harbour seen from replica one, watercolour")
+    before = image_sources(first)
+    first.get_by_role("button", name="Generate").click()
+    expect(first.locator('main img[alt^="result"]')).to_have_count(1, timeout=20_000)
+    assert image_sources(first) - before
+    open_app(second, two.url + "/session_log")
+    # The table is a canvas: its line counts the row the other replica made.
+    expect(second.get_by_text("Rows 1–1 of 1, newest first")).to_be_visible()
+    rows = store.query()
+    assert len(rows) == 1 and rows["status"].iloc[0] == "ok"
+    no_exception(first)
+    no_exception(second)
+
+
+def _compare_ready(page: Page, url: str) -> None:
+    open_app(page, url + "/compare")
+    fill(page, "Prompt", "A lantern on a jetty")
+    expect(page.get_by_text("4 images · estimated")).to_be_visible()
+
+
+def test_the_provider_limit_holds_across_replicas(team, pages):
+    (one, two), store, flight = team
+    for page, app in zip(pages, (one, two), strict=True):
+        _compare_ready(page, app.url)
+    before, flight["most"] = flight["sent"], 0
+    ok_before = int((store.query()["status"] == "ok").sum())
+    for page in pages:  # four requests each, at once: eight asked for, two at a time
+        page.get_by_role("button", name="Run comparison").click()
+    for page in pages:
+        expect(page.locator(RESULTS)).to_have_count(4, timeout=30_000)
+        expect(page.get_by_role("button", name="Contact sheet (PNG)")).to_be_visible()
+        settle(page)
+        no_exception(page)
+    assert flight["sent"] - before == 8
+    assert flight["most"] == LIMIT  # reached, never passed, though each replica allows two
+    rows = store.query()
+    assert (rows["status"] == "ok").sum() == ok_before + 8  # nothing lost
+
+
+def _outcome(page: Page, before: set[str], timeout: float = 30) -> str:
+    refused = page.locator('[data-testid="stAlert"]').filter(has_text="Nothing was sent")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if image_sources(page) - before:
+            return "image"
+        if refused.count():
+            return "refused"
+        page.wait_for_timeout(50)
+    raise AssertionError("the click led to neither a new image nor a refusal")
+
+
+def test_the_last_image_the_budget_allows_is_made_once(team, pages):
+    (one, two), store, _ = team
+    spent = Ledger(store).usage().studio_usd
+    # Room for one more image, not two.
+    PolicyStore(store).save(studio_budget_usd=round(spent + PRICE_USD_PER_IMAGE * 1.5, 2))
+    for page, app in zip(pages, (one, two), strict=True):
+        open_app(page, app.url)
+        type_prompt(page, "The last picture of the day, ink")
+    before = [image_sources(p) for p in pages]
+    rows_before = len(store.query())
+    for page in pages:
+        page.get_by_role("button", name="Generate").click()
+    results = sorted(_outcome(p, b) for p, b in zip(pages, before, strict=True))
+    assert results == ["image", "refused"]
+    for page in pages:
+        settle(page)
+        no_exception(page)
+    assert len(store.query()) == rows_before + 1
