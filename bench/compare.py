@@ -145,8 +145,7 @@ def main() -> None:
                 median([last for _, last in warm]),
                 "s",
                 1.5,
-                f"first cell {median([f for f, _ in warm]):.2f} s; pictures cached by the "
-                "offline backend",
+                "pictures cached by the offline backend",
             ),
             Figure(
                 "same, a new seed each round (median of all rounds)",

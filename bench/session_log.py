@@ -134,7 +134,8 @@ def memory_figures(tmp: Path, rows: bool) -> tuple[float, float]:
             settle(page)
             if rows:
                 with page.expect_download():
-                    page.locator('[data-testid="stDownloadButton"] button').click()
+                    # The export of every row (the tab also holds the report's button).
+                    page.get_by_role("button", name="Download CSV").click()
             time.sleep(1)
             browser.close()
         return _peak_rss_mb(app.proc.pid)

@@ -39,8 +39,11 @@ def _premade() -> list[bytes]:
 
 
 class StandIn:
-    def __init__(self, latency: float = 0.0) -> None:
+    def __init__(self, latency: float = 0.0, rate_limit: int | None = None) -> None:
         self.latency = latency
+        # Like the provider's: a request beyond this many in flight is answered 429.
+        self.rate_limit = rate_limit
+        self.refused = 0
         self.images = _premade()
         self.sent: dict[str, float] = {}  # file id -> wall-clock time its last byte was sent
         self.in_flight = 0
@@ -56,6 +59,12 @@ class StandIn:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+    def over_limit(self) -> bool:
+        with self._lock:
+            over = self.rate_limit is not None and self.in_flight >= self.rate_limit
+            self.refused += over
+            return over
 
     def answer(self, body: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
@@ -99,6 +108,10 @@ def _handler(standin: StandIn) -> type[BaseHTTPRequestHandler]:
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
             if self.path != GENERATE_PATH:
                 self._send(404, b"{}", "application/json")
+                return
+            if standin.over_limit():
+                busy = {"message": "Too many requests in flight", "statusCode": 429}
+                self._send(429, json.dumps(busy).encode(), "application/json")
                 return
             self._send(200, json.dumps(standin.answer(body)).encode(), "application/json")
 

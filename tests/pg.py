@@ -41,7 +41,7 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self, bin_dir: Path) -> None:
+    def __init__(self, bin_dir: Path, *, durable: bool = False) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="studio-pg-"))
         self.port = _free_port()
         as_root = os.geteuid() == 0
@@ -55,12 +55,13 @@ class Server:
             check=True, capture_output=True,
         )  # fmt: skip
         self._log = open(self.folder / "server.log", "wb")  # noqa: SIM115 (the server's life)
-        # fsync off: a test server's durability is not under test, and it is much faster.
+        # fsync off for tests: a test server's durability is not under test, and it is much
+        # faster. The bench keeps PostgreSQL's defaults (`durable`), as a team's server would.
+        fast = ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
         self.proc = subprocess.Popen(
             [*self._run_as, str(bin_dir / "postgres"), "-D", str(data), "-p", str(self.port),
-             "-k", str(self.folder), "-h", "127.0.0.1", "-c", "fsync=off",
-             "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-             "-c", "max_connections=300"],
+             "-k", str(self.folder), "-h", "127.0.0.1", "-c", "max_connections=300",
+             *([] if durable else fast)],
             stdout=subprocess.DEVNULL, stderr=self._log,
         )  # fmt: skip
         deadline = time.monotonic() + 30
