@@ -36,6 +36,11 @@ PUBLIC_URL = "FLUX_STUDIO_PUBLIC_URL"
 # "0" turns off answering a repeated seeded request from the log (every click is then sent:
 # for measuring the provider, as the benchmarks do).
 REUSE = "FLUX_STUDIO_REUSE"
+# Images in an S3-compatible bucket (s3://bucket/prefix) instead of the data folder, with the
+# endpoint (MinIO, R2, ...) and region; credentials are boto3's own (environment, profile).
+MEDIA_URL = "FLUX_STUDIO_MEDIA_URL"
+S3_ENDPOINT = "FLUX_STUDIO_S3_ENDPOINT"
+S3_REGION = "FLUX_STUDIO_S3_REGION"
 
 DEFAULT_OFFLINE_LATENCY_S = 1.5
 DEFAULT_CONCURRENCY = 4
@@ -164,3 +169,8 @@ def reuse() -> bool:
     """Whether a seeded request identical to an earlier success is answered from the log."""
     text, _ = lookup(REUSE)
     return (text or "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def media() -> tuple[str, str, str]:
+    """The bucket URL ("" for the data folder), its endpoint and its region."""
+    return tuple(lookup(name)[0] or "" for name in (MEDIA_URL, S3_ENDPOINT, S3_REGION))  # type: ignore[return-value]

@@ -98,6 +98,16 @@ class Outcome:
         return max(0.0, self.finished - self.started)
 
 
+UPLOAD_PENDING = (
+    "Not in the bucket yet: {}. The image is kept on this app server and uploaded again every "
+    "minute; until then other app servers cannot show it."
+)
+
+
+def _upload_pending(outcome: Outcome) -> str | None:
+    return next((s.upload_pending for s in outcome.stored if s.upload_pending), None)
+
+
 class Run:
     """A batch in flight: poll `outcomes`, iterate `as_completed`, or `cancel` what is queued."""
 
@@ -309,19 +319,30 @@ class Runner:
             return self._finish(run, outcome, None)
         if not self._hold_late(run, outcome):
             return self._finish(run, outcome, None)
-        with self.gate.slot(job.id) if self.gate is not None else nullcontext():
-            if run.stopping:
-                run.drop(job)  # cancelled (or the batch stopped) while it waited: never sent
-                return outcome
-            outcome.started = time.perf_counter()
-            row_id = self._log_sent(outcome)
-            try:
-                outcome.result = self.client.generate(job.request, client_request_id=job.id)
-            except FluxError as exc:
-                outcome.error = exc
-            except Exception as exc:  # a bug must still leave a row and an answer on screen
-                log.exception("generation crashed")
-                outcome.error = InternalError(f"Unexpected failure: {type(exc).__name__}: {exc}")
+        row_id: str | None = None
+        try:
+            with self.gate.slot(job.id) if self.gate is not None else nullcontext():
+                if run.stopping:
+                    run.drop(job)  # cancelled (or the batch stopped) while it waited: never sent
+                    return outcome
+                outcome.started = time.perf_counter()
+                row_id = self._log_sent(outcome)
+                try:
+                    outcome.result = self.client.generate(job.request, client_request_id=job.id)
+                except FluxError as exc:
+                    outcome.error = exc
+                except Exception as exc:  # a bug must still leave a row and an answer on screen
+                    log.exception("generation crashed")
+                    outcome.error = InternalError(
+                        f"Unexpected failure: {type(exc).__name__}: {exc}"
+                    )
+        except Exception as exc:
+            # The gate itself failed (the database that holds the shared slots did not answer)
+            # before anything was sent: the job must still end, or its page waits forever.
+            log.exception("could not get a provider slot")
+            outcome.error = InternalError(
+                f"Not sent: no provider slot could be reserved ({type(exc).__name__}). Try again."
+            )
         if isinstance(outcome.error, PermissionDeniedError):
             # Out of credits (or a plan that may not do this): every other job would fail the
             # same way, so the ones not yet sent stay home.
@@ -348,11 +369,10 @@ class Runner:
         except Exception:
             log.error("could not look for an earlier identical request: %s", traceback.format_exc())
             return None
-        root = self.image_store.root
         for row in candidates:
             if not read:
                 paths = row.get("image_paths") or []
-                if paths and all((root / p).is_file() for p in paths):
+                if paths and all(self.image_store.exists(p) for p in paths):
                     return row, []
                 continue
             stored = self._stored_files(row)
@@ -575,6 +595,11 @@ class Runner:
             )
             if outcome.storage_error:
                 row.update(error_type=ErrorType.STORAGE.value, error_message=outcome.storage_error)
+            elif pending := _upload_pending(outcome):
+                # The picture is safe on this app server and shows here; other replicas see it
+                # once the retried upload succeeds (resources' flusher then clears this note).
+                note = UPLOAD_PENDING.format(pending)
+                row.update(error_type=ErrorType.STORAGE.value, error_message=note)
         else:
             secrets = (self.client.api_key,) if self.client.api_key else ()
             credits = getattr(error, "credits_used", None)

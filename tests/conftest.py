@@ -83,3 +83,42 @@ def empty_db_url(request, tmp_path) -> Iterator[str]:
     name = server.create()
     yield server.url(name)
     server.drop(name)
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """moto's standalone S3 server on localhost (it speaks the S3 HTTP protocol), with
+    throwaway credentials in the environment, where boto3 looks for them."""
+    import os
+    import socket
+
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    os.environ["AWS_ACCESS_KEY_ID"] = "studio-test-access"
+    os.environ["AWS_SECRET_ACCESS_KEY"] = "studio-test-secret"
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture
+def s3_bucket(s3_server):
+    """A fresh bucket's S3Bucket (prefix "studio/") on the test server."""
+    import uuid
+
+    from components.images.bucket import S3Bucket, Where
+
+    name = "studio-" + uuid.uuid4().hex[:12]
+    bucket = S3Bucket(Where(name, "studio/"), endpoint_url=s3_server, region="us-east-1")
+    bucket.client.create_bucket(Bucket=name)
+    return bucket

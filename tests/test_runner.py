@@ -387,8 +387,34 @@ def test_wait_news_wakes_for_each_landing_and_misses_none(backend, stores):
     deadline = time.monotonic() + 20
     while len(seen) < 2:
         assert time.monotonic() < deadline
-        run.wait_news(5.0)
+        started = time.monotonic()
+        assert run.wait_news(5.0) or set(run.outcomes) - seen  # news, not a timeout
+        assert time.monotonic() - started < 4.0
         seen |= set(run.outcomes)
     run.wait_news(0.01)  # takes a landing that came after the last read, if one did
     assert run.finished and not run.wait_news(0.01)  # nothing new since: a timeout
+    runner.shutdown()
+
+
+class _BrokenGate:
+    """A gate whose database does not answer: taking a slot raises."""
+
+    def slot(self, key=None):
+        raise RuntimeError("the database that holds the provider slots is down")
+
+    def resize(self, limit: int) -> None:
+        pass
+
+
+def test_a_gate_that_fails_ends_the_job_with_an_error_and_sends_nothing(
+    fault_server, stores
+) -> None:
+    fault_server.expect_request("/v1/images/generations").respond_with_json({}, status=500)
+    client = FluxClient("sk-test", fault_server.url_for("").rstrip("/"))
+    runner = Runner(client, *stores, backend="aimlapi", session_id="s", gate=_BrokenGate())
+    run = runner.submit([Job(GenerationRequest(prompt="a lighthouse", seed=3))])
+    assert run.wait(10)  # the page that follows the run is not left waiting forever
+    (outcome,) = run.outcomes.values()
+    assert not outcome.ok and "no provider slot" in outcome.error.message
+    assert len(fault_server.log) == 0  # nothing reached the provider
     runner.shutdown()

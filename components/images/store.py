@@ -26,9 +26,11 @@ from typing import Any
 from PIL import Image
 
 from components.api import contract
+from components.images.bucket import BucketError, S3Bucket
 
 IMAGES_DIR = "images"
 THUMBS_DIR = "thumbs"
+PENDING_DIR = ".pending"  # with a bucket: a marker per file whose upload has not succeeded
 METADATA_KEY = "flux-studio"
 JPEG_MARKER = b"flux-studio:"
 JPEG_CONTINUATION = b"flux-studio+:"
@@ -72,11 +74,21 @@ class StoredImage:
     height: int
     content_type: str
     size_bytes: int
+    # With a bucket: why the upload failed (the files are kept in the data folder and uploaded
+    # again by `ImageStore.flush`); None once they are in the bucket, or with no bucket.
+    upload_pending: str | None = None
 
 
 def image_id(row_id: str, index: int) -> str:
     """The id of the index-th image of a log row (its file stem)."""
     return f"{row_id}_{int(index)}"
+
+
+def row_of(rel: str) -> str | None:
+    """The row id a stored file belongs to ("images/<day>/<row id>_<n>.jpg")."""
+    stem = PurePosixPath(rel).stem
+    row, sep, index = stem.rpartition("_")
+    return row if sep and index.isdigit() and ID_PATTERN.fullmatch(row) else None
 
 
 def validate_image_id(value: str) -> str:
@@ -384,9 +396,83 @@ def write_atomic(path: Path, data: bytes, *, durable: bool) -> None:
 class ImageStore:
     """Images on the local disk under one data folder (images/<day>/, thumbs/<day>/)."""
 
-    def __init__(self, root: Path | str) -> None:
+    def __init__(self, root: Path | str, bucket: S3Bucket | None = None) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
+        # With a bucket, it holds every file and this folder is a cache and a spool (bucket.py).
+        self.bucket = bucket
+
+    @property
+    def where(self) -> str:
+        return self.bucket.where.shown() if self.bucket else str(self.root)
+
+    def _pending_marker(self, rel: str) -> Path:
+        return self.root / PENDING_DIR / self.canonical(rel).replace("/", "%")
+
+    def _publish(self, rel: str, data: bytes, content_type: str) -> str | None:
+        """Upload a file just written here; None when it is in the bucket (or there is none),
+        else why not (it stays here, marked, for `flush`)."""
+        if self.bucket is None:
+            return None
+        marker = self._pending_marker(rel)
+        try:
+            self.bucket.put(self.canonical(rel), data, content_type)
+        except BucketError as exc:
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.touch()
+            return str(exc)
+        marker.unlink(missing_ok=True)
+        return None
+
+    def publish(self, rel: str, data: bytes) -> str | None:
+        """A file written here by hand (an import): uploaded like a save's."""
+        kind = sniff_format(data) or "jpeg"
+        return self._publish(rel, data, CONTENT_TYPES.get(kind, "image/jpeg"))
+
+    def pending(self) -> list[str]:
+        """Files written here whose upload has not succeeded yet."""
+        folder = self.root / PENDING_DIR
+        if self.bucket is None or not folder.is_dir():
+            return []
+        return sorted(
+            p.name.replace("%", "/") for p in folder.iterdir() if not p.name.startswith(".")
+        )
+
+    def flush(self) -> list[str]:
+        """Upload what failed before; returns the row ids whose files are all in the bucket
+        now (their rows can stop saying the upload is pending)."""
+        done: list[str] = []
+        for rel in self.pending():
+            try:
+                data = self.abs_path(rel).read_bytes()
+            except (OSError, ValueError):
+                self._pending_marker(rel).unlink(missing_ok=True)  # gone here: nothing to send
+                continue
+            kind = sniff_format(data) or "jpeg"
+            if self._publish(rel, data, CONTENT_TYPES.get(kind, "image/jpeg")) is None:
+                done.append(rel)
+        still = {row_of(rel) for rel in self.pending()}
+        return sorted({row_of(rel) for rel in done} - still - {None})  # type: ignore[arg-type]
+
+    def exists(self, rel: str) -> bool:
+        """The file is here, or in the bucket."""
+        try:
+            if self.abs_path(rel).is_file():
+                return True
+        except ValueError:
+            return False
+        return self.bucket is not None and self.bucket.exists(self.canonical(rel))
+
+    def local_path(self, rel: str) -> Path | None:
+        """A file in this folder for a stored path (fetched from the bucket first when it is
+        only there), for what needs a file rather than bytes; None when it is nowhere."""
+        try:
+            path = self.abs_path(rel)
+        except ValueError:
+            return None
+        if path.is_file():
+            return path
+        return path if self.read_bytes(rel) is not None and path.is_file() else None
 
     @staticmethod
     def canonical(rel: str) -> str:
@@ -430,7 +516,7 @@ class ImageStore:
             return None
         for ext in EXTENSIONS.values():
             rel = PurePosixPath(IMAGES_DIR, *pure.parts[1:]).with_suffix(f".{ext}").as_posix()
-            if self.abs_path(rel).is_file():
+            if self.exists(rel):
                 return rel
         return None
 
@@ -456,7 +542,10 @@ class ImageStore:
         rel_thumb = self.thumb_rel_for(rel)
         write_atomic(self.abs_path(rel), stamped, durable=True)
         write_atomic(self.abs_path(rel_thumb), thumb, durable=False)
-        return StoredImage(rel, rel_thumb, width, height, CONTENT_TYPES[fmt], len(stamped))
+        # The thumbnail first: it is what other replicas show first.
+        failed = self._publish(rel_thumb, thumb, CONTENT_TYPES["jpeg"])
+        failed = self._publish(rel, stamped, CONTENT_TYPES[fmt]) or failed
+        return StoredImage(rel, rel_thumb, width, height, CONTENT_TYPES[fmt], len(stamped), failed)
 
     def ensure_thumbnail(self, rel_path: str) -> str | None:
         """The thumbnail path of an original, rebuilding the file if it is missing; None when
@@ -466,7 +555,10 @@ class ImageStore:
             thumb = self.abs_path(rel_thumb)
             if thumb.is_file():
                 return rel_thumb
-            data = self.abs_path(rel_path).read_bytes()
+            data = self.read_bytes(rel_path)
+            if data is None:
+                return None
+            # Derived data: made here again from the original, never uploaded on its own.
             write_atomic(thumb, make_thumbnail(data), durable=False)
             return rel_thumb
         except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
@@ -487,9 +579,17 @@ class ImageStore:
                     continue
                 if path.is_dir() and not path.is_symlink():
                     continue
+                gone_here = False
                 try:
                     path.unlink()
+                    gone_here = True
                 except FileNotFoundError:
+                    pass
+                self._pending_marker(target).unlink(missing_ok=True)
+                if self.bucket is not None and self.bucket.exists(self.canonical(target)):
+                    self.bucket.delete(self.canonical(target))
+                    gone_here = True
+                if not gone_here:
                     continue
                 removed += 1
                 with suppress(OSError):  # drop the day folder once it is empty
@@ -497,11 +597,19 @@ class ImageStore:
         return removed
 
     def clear_thumbnails(self) -> int:
-        """Delete every thumbnail (they are rebuilt on demand); returns how many."""
+        """Delete every thumbnail, here and in the bucket (they are rebuilt on demand);
+        returns how many."""
+        removed = 0
+        if self.bucket is not None:
+            for rel in self.bucket.names(THUMBS_DIR):
+                self.bucket.delete(rel)
+                try:
+                    removed += not self.abs_path(rel).is_file()  # else counted below
+                except ValueError:
+                    removed += 1  # not a name this studio writes: gone all the same
         folder = self.root / THUMBS_DIR
         if not folder.is_dir():
-            return 0
-        removed = 0
+            return removed
         for path in sorted(folder.rglob("*"), reverse=True):
             if path.name.startswith("."):
                 continue  # another thread's thumbnail being written right now
@@ -514,10 +622,22 @@ class ImageStore:
         return removed
 
     def read_bytes(self, rel: str) -> bytes | None:
+        """The file's bytes: the copy here, else the bucket's (kept here from then on)."""
         try:
-            return self.abs_path(rel).read_bytes()
-        except (OSError, ValueError):
+            path = self.abs_path(rel)
+        except ValueError:
             return None
+        try:
+            return path.read_bytes()
+        except OSError:
+            pass
+        if self.bucket is None:
+            return None
+        data = self.bucket.get(self.canonical(rel))
+        if data is not None:
+            with suppress(OSError):
+                write_atomic(path, data, durable=False)  # a cache: the bucket has it
+        return data
 
     def thumbnail_bytes(self, rel_thumb: str) -> bytes | None:
         """A thumbnail's bytes, rebuilt from its original when it was cleared."""
@@ -553,5 +673,10 @@ class ImageStore:
                         total += path.stat().st_size
             usage[f"{name}_files"] = files
             usage[f"{name}_bytes"] = total
+        if self.bucket is not None:
+            # The bucket holds every file; this folder is only its cache.
+            for name in (IMAGES_DIR, THUMBS_DIR):
+                files, total = self.bucket.usage(name)
+                usage[f"{name}_files"], usage[f"{name}_bytes"] = files, total
         usage["total_bytes"] = usage[f"{IMAGES_DIR}_bytes"] + usage[f"{THUMBS_DIR}_bytes"]
         return usage

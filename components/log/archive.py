@@ -357,6 +357,7 @@ def _import_zip(log: LogStore, images: ImageStore, archive: zipfile.ZipFile) -> 
                 write_atomic(target, data, durable=True)
             except OSError as exc:
                 raise ImportRefused(f"could not write {rel}: {exc.strerror or exc}") from exc
+            images.publish(rel, data)  # with a bucket: uploaded (or kept here, marked pending)
             written.append(rel)  # its thumbnail is rebuilt the first time it is shown
         report = _import_rows(log, log_json, "json")
     except BaseException:

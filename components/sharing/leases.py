@@ -70,6 +70,9 @@ class SharedGate:
         self._held: set[str] = set()
         self._waiting = 0
         self._renewer: threading.Thread | None = None
+        # From the start, not from the first request: a replica that has sent nothing yet
+        # (freshly restarted) still marks the rows a dead one left behind.
+        self._start_renewing()
 
     @property
     def limit(self) -> int:

@@ -47,11 +47,7 @@ def _abs(rel: str | None) -> Path | None:
     if not rel:
         return None
     _, images = resources.stores()
-    try:
-        path = images.abs_path(rel)
-    except ValueError:
-        return None
-    return path if path.exists() else None
+    return images.local_path(rel)  # with a bucket, fetched into the data folder first
 
 
 def _thumb_source(card: CardImage) -> str | bytes | None:

@@ -7,6 +7,9 @@ viewer rows that are not theirs to see, or change rows that are not theirs."""
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +18,7 @@ import streamlit as st
 
 from components import config
 from components.gate import ProviderGate
+from components.images.bucket import BucketError, S3Bucket, parse_media_url
 from components.images.store import ImageStore
 from components.log.database import DatabaseURLError
 from components.log.store import LogStore
@@ -38,17 +42,47 @@ def offline_backend() -> OfflineBackendProcess:
     return backend
 
 
+FLUSH_EVERY_S = 60.0
+
+
 @st.cache_resource(show_spinner=False)
-def _stores(folder: str, db_url: str) -> tuple[LogStore, ImageStore]:
+def _stores(folder: str, db_url: str, media: tuple[str, str, str]) -> tuple[LogStore, ImageStore]:
     # Keyed on the URL as set, password included, but cache keys never reach a page or a log.
     # No URL set: the data folder's studio.db, passed as a path (never re-parsed as a URL).
-    return LogStore(db_url or config.db_path(Path(folder))), ImageStore(Path(folder))
+    log = LogStore(db_url or config.db_path(Path(folder)))
+    media_url, endpoint, region = media
+    bucket = None
+    if media_url:
+        bucket = S3Bucket(parse_media_url(media_url), endpoint_url=endpoint, region=region)
+        bucket.check()  # a wrong bucket or endpoint stops the app at start, saying which
+    images = ImageStore(Path(folder), bucket)
+    if bucket is not None:
+        _flush_forever(log, images)
+    return log, images
+
+
+def _flush_forever(log: LogStore, images: ImageStore) -> None:
+    """Uploads that failed are tried again every minute; rows whose images are all in the
+    bucket then stop saying the upload is pending."""
+
+    def loop() -> None:
+        while True:
+            time.sleep(FLUSH_EVERY_S)
+            try:
+                for row_id in images.flush():
+                    row = log.get(row_id)
+                    if row and (row.get("error_message") or "").startswith("Not in the bucket"):
+                        log.update(row_id, error_type=None, error_message=None)
+            except Exception:
+                logging.getLogger(__name__).exception("could not upload pending images")
+
+    threading.Thread(target=loop, name="flux-uploads", daemon=True).start()
 
 
 def all_stores() -> tuple[LogStore, ImageStore]:
     """The stores unscoped: for the presenter's tools and the sharing tables only."""
     setting, _ = config.lookup(config.DB_URL)
-    return _stores(str(config.data_dir()), setting or "")
+    return _stores(str(config.data_dir()), setting or "", config.media())
 
 
 def stores() -> tuple[LogStore, ImageStore]:
@@ -130,4 +164,9 @@ def require_stores() -> None:
         all_stores()
     except DatabaseURLError as err:
         st.error(f"**The session log cannot open.** {md_escape(str(err))}", icon=":material/error:")
+        st.stop()
+    except BucketError as err:
+        st.error(
+            f"**The image bucket cannot open.** {md_escape(str(err))}", icon=":material/error:"
+        )
         st.stop()

@@ -81,3 +81,6 @@ REDRAW_PAUSE_S = 0.2
 def before_redraw() -> None:
     """Give the browser the picture before the page's full redraw reaches it."""
     time.sleep(REDRAW_PAUSE_S)
+    # A click in the pause (a page switch above all) is taken here, where Streamlit can stop
+    # the run, rather than merged into the rerun that follows and lost.
+    st.empty()

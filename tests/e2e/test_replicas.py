@@ -31,7 +31,8 @@ LATENCY_S = 0.8
 
 
 @pytest.fixture(scope="module")
-def team(tmp_path_factory, pg_server):
+def provider():
+    """A stand-in provider that takes LATENCY_S per request and counts requests in flight."""
     server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
     server.start()
     flight = {"now": 0, "most": 0, "sent": 0}
@@ -63,23 +64,54 @@ def team(tmp_path_factory, pg_server):
     server.expect_request("/v1/images/generations", method="POST").respond_with_handler(generate)
     server.expect_request(re.compile(r"/img/\d+\.jpg")).respond_with_handler(image)
     server.expect_request("/v2/billing").respond_with_json({"current_balance": 50.0})
+    server.flight = flight
+    yield server
+    server.clear()
+    server.stop()
+
+
+def _env(provider, url: str) -> dict[str, str]:
+    return {
+        "AIMLAPI_API_KEY": KEY,
+        "AIMLAPI_BASE_URL": provider.url_for("/"),
+        "FLUX_STUDIO_DB_URL": url,
+        "FLUX_STUDIO_REUSE": "0",
+    }
+
+
+@pytest.fixture(scope="module")
+def team(tmp_path_factory, pg_server, provider):
     url = pg_server.url(pg_server.create())
     store = LogStore(url)
     PolicyStore(store).save(concurrency=LIMIT)
     shared = tmp_path_factory.mktemp("team")  # one data folder for both
-    env = {
-        "AIMLAPI_API_KEY": KEY,
-        "AIMLAPI_BASE_URL": server.url_for("/"),
-        "FLUX_STUDIO_DB_URL": url,
-        "FLUX_STUDIO_REUSE": "0",
-    }
-    apps = [start_app(shared, **env), start_app(shared, **env)]
-    yield apps, store, flight
+    apps = [start_app(shared, **_env(provider, url)), start_app(shared, **_env(provider, url))]
+    yield apps, store, provider.flight
     for app in apps:
         app.stop()
     store.close()
-    server.clear()
-    server.stop()
+
+
+@pytest.fixture(scope="module")
+def team_with_a_bucket(tmp_path_factory, pg_server, provider, s3_server):
+    """Two replicas with a data folder each (nothing shared on disk) and one bucket."""
+    import boto3
+
+    name = "team-" + str(int(time.time()))
+    boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1").create_bucket(Bucket=name)
+    url = pg_server.url(pg_server.create())
+    store = LogStore(url)
+    env = {
+        **_env(provider, url),
+        "FLUX_STUDIO_MEDIA_URL": f"s3://{name}/studio",
+        "FLUX_STUDIO_S3_ENDPOINT": s3_server,
+        "FLUX_STUDIO_S3_REGION": "us-east-1",
+    }
+    apps = [start_app(tmp_path_factory.mktemp(f"own{i}"), **env) for i in range(2)]
+    yield apps, store, name, s3_server
+    for app in apps:
+        app.stop()
+    store.close()
 
 
 @pytest.fixture
@@ -166,3 +198,42 @@ def test_the_last_image_the_budget_allows_is_made_once(team, pages):
         settle(page)
         no_exception(page)
     assert len(store.query()) == rows_before + 1
+
+
+def test_with_a_bucket_a_picture_made_on_one_replica_shows_on_the_other(team_with_a_bucket, pages):
+    (one, two), store, bucket, endpoint = team_with_a_bucket
+    first, second = pages
+    open_app(first, one.url + "/compare")
+    fill(first, "Prompt", "A bucket of shells on the sand")
+    first.get_by_role("radio", name="My list").click()
+    settle(first)
+    fill(first, "Seed list", "41, 42")
+    first.get_by_role("button", name="Run comparison").click()
+    expect(first.locator(RESULTS)).to_have_count(2, timeout=20_000)
+    expect(first.get_by_role("button", name="Contact sheet (PNG)")).to_be_visible()
+    rows = store.query()
+    paths = [p for ps in rows["image_paths"] for p in ps]
+    thumbs = [p for ps in rows["thumb_paths"] for p in ps]
+    assert len(paths) == len(thumbs) == 2
+    # Replica two has no copy on its disk: it reads the bucket.
+    assert not any((two.data_dir / p).exists() for p in paths + thumbs)
+    open_app(second, two.url + "/compare")
+    second.get_by_role("radio", name="From the log").click()
+    settle(second)
+    second.get_by_role("combobox", name="Reopen a past comparison").click()
+    second.get_by_role("option", name=re.compile("2 images · A bucket of shells")).click()
+    settle(second)
+    second.get_by_role("button", name="Reopen", exact=True).click()
+    expect(second.locator(RESULTS)).to_have_count(2)
+    no_exception(second)
+    # The grid shows thumbnails: fetched from the bucket and kept as a cache.
+    assert all((two.data_dir / p).exists() for p in thumbs)
+    import boto3
+
+    listing = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").list_objects_v2(
+        Bucket=bucket
+    )
+    keys = {item["Key"] for item in listing.get("Contents", [])}
+    assert {"studio/" + p for p in paths + thumbs} <= keys
+    # No credential of the bucket reached the page.
+    assert "studio-test-secret" not in second.content()

@@ -77,9 +77,13 @@ def png_bytes(picture: Image.Image) -> bytes:
     return out.getvalue()
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> ImageStore:
-    return ImageStore(tmp_path)
+@pytest.fixture(params=("folder", "bucket"))
+def store(request, tmp_path: Path) -> ImageStore:
+    """The data folder alone, or the data folder as the cache of a bucket (an S3-compatible
+    server on localhost): the same suite passes for both."""
+    if request.param == "folder":
+        return ImageStore(tmp_path)
+    return ImageStore(tmp_path, request.getfixturevalue("s3_bucket"))
 
 
 def _files(root: Path) -> list[Path]:

@@ -40,6 +40,7 @@ class LiveCompare:
     run: Run
     group_id: str
     announced: bool = False
+    waits: bool = False  # a script run has ended since the run began: pages may wait for it
 
 
 @dataclass(frozen=True)
@@ -281,12 +282,37 @@ def _draw(current: LiveCompare) -> Filling:
 WAIT_SLICE_S = 0.05  # how often the waiting script run looks for results (and can be stopped)
 
 
+# Mounted once at the end of the first run after Run: a moment later (that run has ended and
+# the page has been cleared) it asks for the next run, which waits for the cells. Once per run
+# (keyed by its group), unlike a fragment's timer, which would keep firing during the wait.
+_NEXT_RUN_JS = """
+export default function(component) {
+  const { setTriggerValue, data } = component;
+  if (window.__fluxStudioNextRun === data) return;
+  window.__fluxStudioNextRun = data;
+  setTimeout(() => setTriggerValue('go', data), 30);
+}
+"""
+_next_run_component = st.components.v2.component("flux_studio_next_run", js=_NEXT_RUN_JS)
+
+
+def _next_run(group_id: str) -> None:
+    _next_run_component(key="cmp_next_run", data=group_id, on_go_change=lambda: None)
+
+
 def finish(filling: Filling | None) -> None:
     """Called at the very end of the page: wait in short slices and draw each cell into its
     slot the moment its result lands, in this same script run (no polling interval). A click
     elsewhere stops this run at its next slice; the next run draws what landed meanwhile and
     waits again. When the last cell is drawn, a rerun swaps in the judging view."""
     if filling is None:
+        return
+    if not filling.current.waits:
+        # The first script run after Run ends at once: Streamlit clears what the last view
+        # left on the page (its stars, winner row, buttons) only when a run ends, and they
+        # would stay, faded, under the new grid for the whole wait. The next run waits.
+        filling.current.waits = True
+        _next_run(filling.current.group_id)
         return
     run, shown = filling.current.run, -1.0
     later: compare_grid.Later = []
