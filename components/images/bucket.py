@@ -12,6 +12,7 @@ takes the local copy, else fetches the object into the folder first.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -148,7 +149,12 @@ def _code(exc: Any) -> str:
 
 
 def _why(exc: Exception) -> str:
-    # The first line of botocore's message names the operation and the error code; it never
-    # carries the credentials (they sign the request, they are not part of it).
+    # The first line of botocore's message names the operation and the error code; it does
+    # not carry the credentials (they sign the request, they are not part of it). Scrubbed
+    # all the same: this text reaches a log row and the page.
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    for name in ("AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SESSION_TOKEN"):
+        secret = os.environ.get(name, "")
+        if len(secret) >= 8:
+            text = text.replace(secret, "***")
     return text[:300]
