@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -44,6 +45,14 @@ def parse_media_url(raw: str) -> Where:
         raise BucketError(
             f"{MEDIA_URL} must look like s3://bucket/prefix (got a {parts.scheme or 'bare'} value)"
         )
+    if parts.username or parts.password or "@" in parts.netloc:
+        # It would be shown in messages; credentials come from boto3's own sources.
+        raise BucketError(
+            f"{MEDIA_URL} must not hold credentials: set AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY (or a profile) instead"
+        )
+    if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", parts.netloc):
+        raise BucketError(f"{MEDIA_URL} names a bucket S3 does not allow: {parts.netloc!r}")
     prefix = parts.path.strip("/")
     return Where(parts.netloc, prefix + "/" if prefix else "")
 
@@ -123,12 +132,16 @@ class S3Bucket:
         except (BotoCoreError, ClientError) as exc:
             raise BucketError(f"delete from {self.where.shown()} failed ({_why(exc)})") from None
 
-    def _listing(self, folder: str) -> Any:
-        pages = self.client.get_paginator("list_objects_v2").paginate(
-            Bucket=self.where.bucket, Prefix=self.where.key(folder.rstrip("/") + "/")
-        )
-        for page in pages:
-            yield from page.get("Contents", [])
+    def _listing(self, folder: str) -> list[Any]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.where.bucket, Prefix=self.where.key(folder.rstrip("/") + "/")
+            )
+            return [item for page in pages for item in page.get("Contents", [])]
+        except (BotoCoreError, ClientError) as exc:
+            raise BucketError(f"listing {self.where.shown()} failed ({_why(exc)})") from None
 
     def usage(self, folder: str) -> tuple[int, int]:
         """Objects and bytes under one folder (images/ or thumbs/)."""

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import re
 import struct
 import tempfile
+import threading
 import zlib
 from collections.abc import Iterable
 from contextlib import suppress
@@ -22,11 +24,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import quote, unquote
 
 from PIL import Image
 
 from components.api import contract
 from components.images.bucket import BucketError, S3Bucket
+
+log = logging.getLogger(__name__)
 
 IMAGES_DIR = "images"
 THUMBS_DIR = "thumbs"
@@ -401,13 +406,17 @@ class ImageStore:
         self.root.mkdir(parents=True, exist_ok=True)
         # With a bucket, it holds every file and this folder is a cache and a spool (bucket.py).
         self.bucket = bucket
+        # An upload and a delete of one file go one at a time: a delete that lands while a
+        # pending upload is retried must not leave the object behind in the bucket.
+        self._moving = threading.RLock()
 
     @property
     def where(self) -> str:
         return self.bucket.where.shown() if self.bucket else str(self.root)
 
     def _pending_marker(self, rel: str) -> Path:
-        return self.root / PENDING_DIR / self.canonical(rel).replace("/", "%")
+        # Percent-encoded: one marker per path, read back exactly (pending()).
+        return self.root / PENDING_DIR / quote(self.canonical(rel), safe="")
 
     def _publish(self, rel: str, data: bytes, content_type: str) -> str | None:
         """Upload a file just written here; None when it is in the bucket (or there is none),
@@ -415,13 +424,17 @@ class ImageStore:
         if self.bucket is None:
             return None
         marker = self._pending_marker(rel)
-        try:
-            self.bucket.put(self.canonical(rel), data, content_type)
-        except BucketError as exc:
-            marker.parent.mkdir(parents=True, exist_ok=True)
-            marker.touch()
-            return str(exc)
-        marker.unlink(missing_ok=True)
+        with self._moving:
+            try:
+                self.bucket.put(self.canonical(rel), data, content_type)
+            except BucketError as exc:
+                try:
+                    marker.parent.mkdir(parents=True, exist_ok=True)
+                    marker.touch()
+                except OSError:
+                    log.exception("could not mark %s for a later upload", rel)
+                return str(exc)
+            marker.unlink(missing_ok=True)
         return None
 
     def publish(self, rel: str, data: bytes) -> str | None:
@@ -434,23 +447,24 @@ class ImageStore:
         folder = self.root / PENDING_DIR
         if self.bucket is None or not folder.is_dir():
             return []
-        return sorted(
-            p.name.replace("%", "/") for p in folder.iterdir() if not p.name.startswith(".")
-        )
+        return sorted(unquote(p.name) for p in folder.iterdir() if not p.name.startswith("."))
 
     def flush(self) -> list[str]:
         """Upload what failed before; returns the row ids whose files are all in the bucket
         now (their rows can stop saying the upload is pending)."""
         done: list[str] = []
         for rel in self.pending():
-            try:
-                data = self.abs_path(rel).read_bytes()
-            except (OSError, ValueError):
-                self._pending_marker(rel).unlink(missing_ok=True)  # gone here: nothing to send
-                continue
-            kind = sniff_format(data) or "jpeg"
-            if self._publish(rel, data, CONTENT_TYPES.get(kind, "image/jpeg")) is None:
-                done.append(rel)
+            with self._moving:  # a delete of this file waits, or has already happened
+                if not self._pending_marker(rel).exists():
+                    continue  # deleted meanwhile: nothing to send
+                try:
+                    data = self.abs_path(rel).read_bytes()
+                except (OSError, ValueError):
+                    self._pending_marker(rel).unlink(missing_ok=True)  # gone: nothing to send
+                    continue
+                kind = sniff_format(data) or "jpeg"
+                if self._publish(rel, data, CONTENT_TYPES.get(kind, "image/jpeg")) is None:
+                    done.append(rel)
         still = {row_of(rel) for rel in self.pending()}
         return sorted({row_of(rel) for rel in done} - still - {None})  # type: ignore[arg-type]
 
@@ -579,16 +593,8 @@ class ImageStore:
                     continue
                 if path.is_dir() and not path.is_symlink():
                     continue
-                gone_here = False
-                try:
-                    path.unlink()
-                    gone_here = True
-                except FileNotFoundError:
-                    pass
-                self._pending_marker(target).unlink(missing_ok=True)
-                if self.bucket is not None and self.bucket.exists(self.canonical(target)):
-                    self.bucket.delete(self.canonical(target))
-                    gone_here = True
+                with self._moving:
+                    gone_here = self._delete_one(path, target)
                 if not gone_here:
                     continue
                 removed += 1
@@ -596,17 +602,40 @@ class ImageStore:
                     path.parent.rmdir()
         return removed
 
+    def _delete_one(self, path: Path, rel: str) -> bool:
+        gone = False
+        try:
+            path.unlink()
+            gone = True
+        except FileNotFoundError:
+            pass
+        self._pending_marker(rel).unlink(missing_ok=True)
+        if self.bucket is None:
+            return gone
+        key = self.canonical(rel)
+        existed = self.bucket.exists(key)
+        try:
+            self.bucket.delete(key)  # asked even when HEAD said no: a DELETE is safe to repeat
+        except BucketError:
+            # Left in the bucket (the rows are gone and nothing names it): never a traceback.
+            log.exception("could not delete %s from the bucket", rel)
+            return gone
+        return gone or existed
+
     def clear_thumbnails(self) -> int:
         """Delete every thumbnail, here and in the bucket (they are rebuilt on demand);
         returns how many."""
         removed = 0
         if self.bucket is not None:
-            for rel in self.bucket.names(THUMBS_DIR):
-                self.bucket.delete(rel)
-                try:
-                    removed += not self.abs_path(rel).is_file()  # else counted below
-                except ValueError:
-                    removed += 1  # not a name this studio writes: gone all the same
+            try:
+                for rel in self.bucket.names(THUMBS_DIR):
+                    self.bucket.delete(rel)
+                    try:
+                        removed += not self.abs_path(rel).is_file()  # else counted below
+                    except ValueError:
+                        removed += 1  # not a name this studio writes: gone all the same
+            except BucketError:
+                log.exception("could not clear the bucket's thumbnails")
         folder = self.root / THUMBS_DIR
         if not folder.is_dir():
             return removed
@@ -654,10 +683,10 @@ class ImageStore:
     def read_params(self, source: Path | str | bytes) -> dict[str, Any] | None:
         """Embedded parameters from bytes, an absolute path, or a stored relative path."""
         if isinstance(source, str) and not Path(source).is_absolute():
-            try:
-                source = self.abs_path(source)
-            except ValueError:
+            local = self.local_path(source)  # with a bucket, fetched first
+            if local is None:
                 return None
+            source = local
         return read_params(source)
 
     def disk_usage(self) -> dict[str, int]:
@@ -674,9 +703,14 @@ class ImageStore:
             usage[f"{name}_files"] = files
             usage[f"{name}_bytes"] = total
         if self.bucket is not None:
-            # The bucket holds every file; this folder is only its cache.
-            for name in (IMAGES_DIR, THUMBS_DIR):
-                files, total = self.bucket.usage(name)
+            # The bucket holds every file; this folder is only its cache (shown if the bucket
+            # cannot be listed right now).
+            try:
+                counted = {name: self.bucket.usage(name) for name in (IMAGES_DIR, THUMBS_DIR)}
+            except BucketError:
+                log.exception("could not list the bucket")
+                counted = {}
+            for name, (files, total) in counted.items():
                 usage[f"{name}_files"], usage[f"{name}_bytes"] = files, total
         usage["total_bytes"] = usage[f"{IMAGES_DIR}_bytes"] + usage[f"{THUMBS_DIR}_bytes"]
         return usage

@@ -337,7 +337,7 @@ def _import_zip(log: LogStore, images: ImageStore, archive: zipfile.ZipFile) -> 
         for rel in wanted:
             try:
                 target = images.abs_path(rel)
-                if target.exists():
+                if target.exists() or images.exists(rel):  # with a bucket: there already
                     present += 1
                     continue
             except (ValueError, OSError) as exc:

@@ -232,6 +232,21 @@ class LogStore:
                 )
             yield conn
 
+    def upload_notes(self) -> list[tuple[str, list[str]]]:
+        """Rows whose images are not in the bucket yet (components/runner.py UPLOAD_PENDING),
+        with their image and thumbnail paths."""
+        query = select(_LOG.c.id, _LOG.c.image_paths, _LOG.c.thumb_paths).where(
+            _LOG.c.error_message.like("Not in the bucket yet%")
+        )
+        with self._reader() as conn:
+            rows = conn.execute(query).all()
+        out = []
+        for values in rows:
+            row = decode_row(values, ("id", "image_paths", "thumb_paths"))
+            paths = [*row["image_paths"], *row["thumb_paths"]]
+            out.append((str(row["id"]), [str(p) for p in paths]))
+        return out
+
     def close(self) -> None:
         """Close every pooled connection; later calls reopen."""
         self.engine.dispose()

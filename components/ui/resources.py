@@ -69,14 +69,25 @@ def _flush_forever(log: LogStore, images: ImageStore) -> None:
         while True:
             time.sleep(FLUSH_EVERY_S)
             try:
-                for row_id in images.flush():
-                    row = log.get(row_id)
-                    if row and (row.get("error_message") or "").startswith("Not in the bucket"):
-                        log.update(row_id, error_type=None, error_message=None)
+                images.flush()
+                clear_upload_notes(log, images)
             except Exception:
                 logging.getLogger(__name__).exception("could not upload pending images")
 
     threading.Thread(target=loop, name="flux-uploads", daemon=True).start()
+
+
+def clear_upload_notes(log: LogStore, images: ImageStore) -> list[str]:
+    """Rows that say their upload is pending, whose files no longer are (uploaded by this
+    app server's flush, or by the save itself just before the row was written): the note
+    goes. Returns their ids."""
+    pending = set(images.pending())
+    cleared = []
+    for row_id, paths in log.upload_notes():
+        if not pending.intersection(paths):
+            log.update(row_id, error_type=None, error_message=None)
+            cleared.append(row_id)
+    return cleared
 
 
 def all_stores() -> tuple[LogStore, ImageStore]:

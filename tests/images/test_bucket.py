@@ -144,3 +144,65 @@ def test_an_upload_cut_half_way_leaves_no_object_and_keeps_the_bytes(
     assert healed.flush() == ["cut1"]
     assert healed.pending() == []
     assert s3_bucket.get(stored.path) == (tmp_path / stored.path).read_bytes()
+
+
+def test_a_pending_upload_is_on_the_row_until_it_reaches_the_bucket(
+    tmp_path: Path, s3_bucket: S3Bucket, cut: _CutProxy
+) -> None:
+    """The runner's row says the upload failed; once a flush gets the files there, the note
+    goes (what every app server's flusher does each minute)."""
+    from components.api.client import FluxClient
+    from components.api.contract import GenerationRequest
+    from components.log.store import LogStore
+    from components.offline.server import OfflineBackend
+    from components.runner import Job, Runner
+    from components.ui.resources import clear_upload_notes
+
+    log = LogStore(tmp_path / "studio.db")
+    flaky = ImageStore(tmp_path, S3Bucket(s3_bucket.where, endpoint_url=cut.url))
+    with OfflineBackend(latency=0) as backend:
+        client = FluxClient(base_url=backend.base_url)
+        runner = Runner(client, log, flaky, backend="offline", session_id="s")
+        (outcome,) = runner.run([Job(GenerationRequest("a lighthouse", seed=11))], timeout=30)
+        runner.shutdown()
+    row = log.get(outcome.job.id)
+    assert row is not None and row["status"] == "ok"  # the picture is safe, and shows here
+    assert row["error_type"] == "storage" and row["error_message"].startswith("Not in the bucket")
+    assert clear_upload_notes(log, flaky) == []  # still pending: the note stays
+    healed = ImageStore(tmp_path, s3_bucket)
+    assert healed.flush() == [outcome.job.id]
+    assert clear_upload_notes(log, healed) == [outcome.job.id]
+    row = log.get(outcome.job.id)
+    assert row is not None and row["error_type"] is None and row["error_message"] is None
+    assert all(s3_bucket.exists(p) for p in row["image_paths"] + row["thumb_paths"])
+
+
+def test_marker_names_read_back_exactly(
+    tmp_path: Path, s3_bucket: S3Bucket, cut: _CutProxy
+) -> None:
+    """Two paths a naive encoding would confuse ('/' and '%' in names an import may bring)."""
+    flaky = ImageStore(tmp_path, S3Bucket(s3_bucket.where, endpoint_url=cut.url))
+    data = image_bytes(1280, 720)
+    for rel in ("images/a%2Fb/x_0.jpg", "images/a/b%2Fx_0.jpg"):
+        flaky.abs_path(rel).parent.mkdir(parents=True, exist_ok=True)
+        flaky.abs_path(rel).write_bytes(data)
+        assert flaky.publish(rel, data) is not None
+    assert flaky.pending() == ["images/a%2Fb/x_0.jpg", "images/a/b%2Fx_0.jpg"]
+
+
+def test_a_delete_while_an_upload_is_pending_leaves_nothing_behind(
+    tmp_path: Path, s3_bucket: S3Bucket, cut: _CutProxy
+) -> None:
+    flaky = ImageStore(tmp_path, S3Bucket(s3_bucket.where, endpoint_url=cut.url))
+    stored = flaky.save("del1_0", image_bytes(1280, 720), {}, day=DAY)
+    assert stored.upload_pending
+    healed = ImageStore(tmp_path, s3_bucket)
+    assert healed.delete([stored.path]) == 2
+    assert healed.pending() == [] and healed.flush() == []
+    assert not s3_bucket.exists(stored.path) and not s3_bucket.exists(stored.thumb_path)
+
+
+def test_credentials_in_the_media_url_are_refused() -> None:
+    with pytest.raises(BucketError, match="must not hold credentials") as caught:
+        parse_media_url("s3://AKIAEXAMPLE:very-secret@team-bucket/studio")
+    assert "very-secret" not in str(caught.value)

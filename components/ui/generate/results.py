@@ -229,7 +229,30 @@ def render_all() -> Any:
     if len(history) > 1:
         st.divider()
         st.caption("Earlier in this session")
-        for entry in history[1:]:
+        for entry in history[1 : 1 + SHOWN_EARLIER]:
             if entry.run.finished:
                 render_entry(entry, latest=False)
+        _older(history[1 + SHOWN_EARLIER :])
     return slot
+
+
+# Earlier results drawn on every rerun. Each costs the browser a dozen elements to apply on every
+# click before the new picture can show (measured: bench/latency.py), so older ones are drawn
+# only when their expander is open; all of them are in the Session log anyway.
+SHOWN_EARLIER = 2
+
+
+def _older(older: list[GenEntry]) -> None:
+    done = [e for e in older if e.run.finished]
+    if not done:
+        return
+    box = st.expander(
+        f"{len(done)} more from this session",
+        icon=":material/history:",
+        key="gen_older",
+        on_change="rerun",
+    )
+    if box.open:
+        with box:
+            for entry in done:
+                render_entry(entry, latest=False)
