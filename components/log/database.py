@@ -8,6 +8,8 @@ busy timeout, write transactions that take the lock up front, Unicode case foldi
 from __future__ import annotations
 
 import os
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +77,21 @@ def _py_casefold(value: Any) -> str | None:
     return value.casefold() if isinstance(value, str) else None
 
 
+def _wal(cursor: Any) -> None:
+    """Switch to WAL. Switching an older file needs it to itself, and SQLite answers "locked"
+    at once rather than waiting while another connection (a second process opening the same
+    old log) holds a lock: try again for as long as the busy timeout would have waited."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def _sqlite_setup(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -83,7 +100,7 @@ def _sqlite_setup(engine: Engine) -> None:
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        _wal(cursor)
         # FULL: a row is on disk when its commit returns, as the store promises (NORMAL could
         # lose the last commits to a power cut); measured here at +0.13 ms per commit.
         cursor.execute("PRAGMA synchronous = FULL")

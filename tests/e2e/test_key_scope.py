@@ -81,6 +81,7 @@ def test_a_base_url_typed_in_settings_never_receives_the_team_key(team_app, serv
     # With a key of the visitor's own, that key (and only it) goes to their server.
     page.get_by_label("API key").fill(OWN_KEY)
     page.get_by_role("button", name="Use key").click()  # the click commits the field
+    settle(page)  # mid-run the last run's Forget button is still on the page beside the new one
     expect(page.get_by_role("button", name="Forget")).to_be_enabled()
     page.get_by_role("button", name="Test connection").click()
     expect(page.get_by_text("Balance: $22.22 USD")).to_be_visible()
@@ -89,6 +90,7 @@ def test_a_base_url_typed_in_settings_never_receives_the_team_key(team_app, serv
 
     # Back on the configured base URL, without a typed key, the team key works again there.
     page.get_by_role("button", name="Forget").click()
+    settle(page)
     expect(page.get_by_role("button", name="Forget")).to_be_disabled()
     save_base_url(page, configured.url_for("").rstrip("/"))
     page.get_by_role("button", name="Test connection").click()
