@@ -5,22 +5,17 @@ started. Against a local stand-in provider whose answer time depends on the seed
 
 from __future__ import annotations
 
-import json
-import re
-import threading
 import time
 
+import counting_provider
 import pandas as pd
 import pytest
 from playwright.sync_api import Page, expect
-from pytest_httpserver import HTTPServer
 from test_compare_flow import GRID, RESULTS, fill, open_compare
-from werkzeug import Request, Response
 
 from browser import no_exception, settle
 from components.log.store import LogStore
 from conftest import start_app
-from samples import image_bytes
 
 KEY = "test-key-streaming-0000"
 SLOW_FROM = 1000  # seeds from here wait (seed - 1000) / 100 s: 1600 waits 6 s
@@ -29,37 +24,9 @@ PENDING = f'{GRID} img[alt="pending"]'
 
 @pytest.fixture(scope="module")
 def slow_app(tmp_path_factory):
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    server.start()
-    in_flight = {"now": 0, "most": 0, "sent": 0}
-    lock = threading.Lock()
-
-    def generate(request: Request) -> Response:
-        seed = int(json.loads(request.data)["seed"])
-        with lock:
-            in_flight["now"] += 1
-            in_flight["sent"] += 1
-            in_flight["most"] = max(in_flight["most"], in_flight["now"])
-        try:
-            time.sleep((seed - SLOW_FROM) / 100 if seed >= SLOW_FROM else 0.1)
-        finally:
-            with lock:
-                in_flight["now"] -= 1
-        answer = {
-            "images": [{"url": server.url_for(f"/img/{seed}.jpg"), "width": 320, "height": 180}],
-            "seed": seed,
-            "has_nsfw_concepts": [False],
-        }
-        return Response(json.dumps(answer), 200, content_type="application/json")
-
-    def image(request: Request) -> Response:
-        seed = int(request.path.rsplit("/", 1)[1].split(".")[0])
-        colour = (seed * 37 % 256, seed * 11 % 256, 90)
-        return Response(image_bytes(320, 180, color=colour), 200, content_type="image/jpeg")
-
-    server.expect_request("/v1/images/generations", method="POST").respond_with_handler(generate)
-    server.expect_request(re.compile(r"/img/\d+\.jpg")).respond_with_handler(image)
-    server.expect_request("/v2/billing").respond_with_json({"current_balance": 12.5})
+    server = counting_provider.start(
+        lambda seed: (seed - SLOW_FROM) / 100 if seed >= SLOW_FROM else 0.1
+    )
     app = start_app(
         tmp_path_factory.mktemp("slow"),
         AIMLAPI_API_KEY=KEY,
@@ -67,11 +34,10 @@ def slow_app(tmp_path_factory):
         FLUX_STUDIO_CONCURRENCY="4",
         FLUX_STUDIO_REUSE="0",
     )
-    app.in_flight = in_flight
+    app.in_flight = server.flight
     yield app
     app.stop()
-    server.clear()
-    server.stop()
+    counting_provider.stop(server)
 
 
 def _setup(page: Page, url: str, seeds: str) -> None:

@@ -6,16 +6,13 @@ simultaneous clicks (one per replica) through."""
 
 from __future__ import annotations
 
-import json
 import re
-import threading
 import time
 
+import counting_provider
 import pytest
 from playwright.sync_api import Page, expect
-from pytest_httpserver import HTTPServer
 from test_compare_flow import RESULTS, fill
-from werkzeug import Request, Response
 
 from browser import image_sources, no_exception, open_app, settle, type_prompt
 from components.api.contract import PRICE_USD_PER_IMAGE
@@ -23,7 +20,6 @@ from components.log.store import LogStore
 from components.sharing.budget import Ledger
 from components.sharing.policy import PolicyStore
 from conftest import start_app
-from samples import image_bytes
 
 KEY = "test-key-replicas-0000"
 LIMIT = 2  # the presenter's provider concurrency, for the whole studio
@@ -33,41 +29,9 @@ LATENCY_S = 0.8
 @pytest.fixture(scope="module")
 def provider():
     """A stand-in provider that takes LATENCY_S per request and counts requests in flight."""
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    server.start()
-    flight = {"now": 0, "most": 0, "sent": 0}
-    lock = threading.Lock()
-
-    def generate(request: Request) -> Response:
-        seed = json.loads(request.data).get("seed") or 5
-        with lock:
-            flight["now"] += 1
-            flight["sent"] += 1
-            flight["most"] = max(flight["most"], flight["now"])
-        try:
-            time.sleep(LATENCY_S)
-        finally:
-            with lock:
-                flight["now"] -= 1
-        answer = {
-            "images": [{"url": server.url_for(f"/img/{seed}.jpg"), "width": 320, "height": 180}],
-            "seed": seed,
-            "has_nsfw_concepts": [False],
-        }
-        return Response(json.dumps(answer), 200, content_type="application/json")
-
-    def image(request: Request) -> Response:
-        seed = int(request.path.rsplit("/", 1)[1].split(".")[0])
-        colour = (seed * 37 % 256, seed * 11 % 256, 150)
-        return Response(image_bytes(320, 180, color=colour), 200, content_type="image/jpeg")
-
-    server.expect_request("/v1/images/generations", method="POST").respond_with_handler(generate)
-    server.expect_request(re.compile(r"/img/\d+\.jpg")).respond_with_handler(image)
-    server.expect_request("/v2/billing").respond_with_json({"current_balance": 50.0})
-    server.flight = flight
+    server = counting_provider.start(lambda seed: LATENCY_S, balance=50.0)
     yield server
-    server.clear()
-    server.stop()
+    counting_provider.stop(server)
 
 
 def _env(provider, url: str) -> dict[str, str]:
