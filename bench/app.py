@@ -95,6 +95,19 @@ def _body_size(response) -> int:
         return 0
 
 
+def browser_figures(browser: Any, url: str, rounds: int = 5) -> tuple[float, float, int]:
+    """Click -> image (median of `rounds`), then the 4-image grid's megabytes and responses,
+    each in a page of its own."""
+    page = browser.new_page(viewport={"width": 1500, "height": 1000})
+    page.set_default_timeout(30_000)
+    click = click_to_image(page, url, rounds)
+    page.close()
+    page = browser.new_page(viewport={"width": 1500, "height": 1000})
+    megabytes, responses = grid_bytes(page, url)
+    page.close()
+    return click, megabytes, responses
+
+
 def main() -> None:
     path = chromium_path()
     if path is None:
@@ -106,12 +119,7 @@ def main() -> None:
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-                page = browser.new_page(viewport={"width": 1500, "height": 1000})
-                page.set_default_timeout(30_000)
-                click = click_to_image(page, app.url)
-                page.close()
-                page = browser.new_page(viewport={"width": 1500, "height": 1000})
-                megabytes, responses = grid_bytes(page, app.url)
+                click, megabytes, responses = browser_figures(browser, app.url)
                 browser.close()
         finally:
             app.stop()

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from bench.session_log import timed as _timed
 from bench.table import Figure, median, print_table
 from components.images.store import ImageStore
 from components.log.sample import fill
@@ -39,14 +39,6 @@ def make_log(folder: Path) -> str:
     log.append({"id": root, "prompt": "a lighthouse at dusk, oil painting", "seed": 1})
     log.close()
     return root
-
-
-def _timed(at: AppTest) -> float:
-    started = time.perf_counter()
-    at.run()
-    elapsed = time.perf_counter() - started
-    assert not at.exception, at.exception
-    return elapsed
 
 
 def figures(folder: Path, root: str) -> dict[str, float]:

@@ -16,7 +16,7 @@ from pathlib import Path
 import boto3
 from moto.server import ThreadedMotoServer
 
-from bench.app import click_to_image, grid_bytes
+from bench.app import browser_figures
 from bench.table import Figure, print_table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "e2e"))
@@ -61,12 +61,7 @@ def main() -> None:
             for name, env in setups.items():
                 app = start_app(tmp / name.replace(" ", "-"), FLUX_STUDIO_REUSE="0", **env)
                 try:
-                    page = browser.new_page(viewport={"width": 1500, "height": 1000})
-                    click = click_to_image(page, app.url, rounds=ROUNDS)
-                    page.close()
-                    page = browser.new_page(viewport={"width": 1500, "height": 1000})
-                    megabytes, _ = grid_bytes(page, app.url)
-                    page.close()
+                    click, megabytes, _ = browser_figures(browser, app.url, ROUNDS)
                 finally:
                     app.stop()
                 figures[name] = (click, megabytes)

@@ -36,7 +36,8 @@ def make_log(folder: Path) -> None:
     log.close()
 
 
-def _timed(at: AppTest) -> float:
+def timed(at: AppTest) -> float:
+    """Seconds for one AppTest run, which must end without an exception."""
     started = time.perf_counter()
     at.run()
     elapsed = time.perf_counter() - started
@@ -51,15 +52,15 @@ def rerun_figures(folder: Path) -> dict[str, float]:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.run()
     at.switch_page("pages/session_log.py")
-    first = _timed(at)  # cold caches: every thumbnail, count and figure computed
+    first = timed(at)  # cold caches: every thumbnail, count and figure computed
     at.button_group(key="log_f_status").set_value("ok")
-    _timed(at)
+    timed(at)
 
     # A new filter each time, so every run misses the caches: count, metrics and page in SQL.
     changed = []
     for word in WORDS:
         at.text_input(key="log_f_text").set_value(word)
-        changed.append(_timed(at))
+        changed.append(timed(at))
 
     # Broad filters (thousands of rows each): the figures are computed from the most rows.
     at.text_input(key="log_f_text").set_value("")
@@ -72,7 +73,7 @@ def rerun_figures(folder: Path) -> dict[str, float]:
                 at.button_group(key="log_f_status").set_value(status)
                 at.button_group(key="log_f_raw").set_value(raw)
                 at.button_group(key="log_f_backend").set_value(backend)
-                broad.append(_timed(at))
+                broad.append(timed(at))
 
     # Same filter, a row selected: the detail view draws, the figures come from the cache.
     table = next(d for d in at.dataframe if (d.key or "").startswith("log_table_"))
@@ -80,13 +81,13 @@ def rerun_figures(folder: Path) -> dict[str, float]:
     assert table.key is not None
     for row in range(5):
         at.session_state[table.key] = {"selection": {"rows": [row]}}
-        selected.append(_timed(at))
+        selected.append(timed(at))
 
     at.session_state["log_tab"] = "Charts"
     charts = []
     for word in WORDS:
         at.text_input(key="log_f_text").set_value(word[:3])
-        charts.append(_timed(at))
+        charts.append(timed(at))
     return {
         "first": first,
         "changed": median(changed),

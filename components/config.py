@@ -173,4 +173,5 @@ def reuse() -> bool:
 
 def media() -> tuple[str, str, str]:
     """The bucket URL ("" for the data folder), its endpoint and its region."""
-    return tuple(lookup(name)[0] or "" for name in (MEDIA_URL, S3_ENDPOINT, S3_REGION))  # type: ignore[return-value]
+    url, endpoint, region = (lookup(name)[0] or "" for name in (MEDIA_URL, S3_ENDPOINT, S3_REGION))
+    return url, endpoint, region

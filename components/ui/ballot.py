@@ -125,29 +125,21 @@ def _pairwise(vote: Vote, voter: str, mine: set[str], coverage: dict[str, int]) 
     left, right = sides(voter, pair)
     st.session_state[CURRENT] = (vote.id, pair, (left, right))
     st.caption(f"Pair {len(mine) + 1} of {quota(vote.item_ids)} · keys: 1, 2, 0 tie, S skip")
-    one, two = st.columns(2, gap="small")
-    with one:
-        _show(vote, left)
-        st.button(
-            "1 · This one",
-            key="ballot_pick_left",
-            shortcut="1",
-            on_click=_cast,
-            args=("left",),
-            type="primary",
-            width="stretch",
-        )
-    with two:
-        _show(vote, right)
-        st.button(
-            "2 · This one",
-            key="ballot_pick_right",
-            shortcut="2",
-            on_click=_cast,
-            args=("right",),
-            type="primary",
-            width="stretch",
-        )
+    columns = st.columns(2, gap="small")
+    for number, (column, side, item) in enumerate(
+        zip(columns, ("left", "right"), (left, right), strict=True), 1
+    ):
+        with column:
+            _show(vote, item)
+            st.button(
+                f"{number} · This one",
+                key=f"ballot_pick_{side}",
+                shortcut=str(number),
+                on_click=_cast,
+                args=(side,),
+                type="primary",
+                width="stretch",
+            )
     tie, skip = st.columns(2, gap="small")
     tie.button(
         "0 · Tie", key="ballot_pick_tie", shortcut="0", on_click=_cast, args=(TIE,), width="stretch"

@@ -10,6 +10,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from people import frame_text
 
 from app_process import CHROMIUM_ARGS, App, chromium_path, start_app
 
@@ -53,18 +54,10 @@ def page(browser):
     frames: list[str] = []
 
     def watch(ws):
-        ws.on("framereceived", lambda payload: frames.append(_text(payload)))
-        ws.on("framesent", lambda payload: frames.append(_text(payload)))
+        ws.on("framereceived", lambda payload: frames.append(frame_text(payload)))
+        ws.on("framesent", lambda payload: frames.append(frame_text(payload)))
 
     page.on("websocket", watch)
     page.ws_frames = frames
     yield page
     context.close()
-
-
-def _text(payload) -> str:
-    if isinstance(payload, bytes | bytearray):
-        return payload.decode("latin-1")
-    if isinstance(payload, dict):  # older Playwright shapes
-        payload = payload.get("payload", "")
-    return str(payload)
