@@ -22,6 +22,9 @@ st.caption(
     "what differs; judge them, then export a contact sheet or a ZIP."
 )
 mode = compare_setup.mode_picker()
+# Read once: a run can land while the form is drawn, and a Run button drawn disabled must meet
+# a grid that waits (and then reruns), or it stays disabled on a finished page.
+in_flight = compare_run.busy()
 
 with st.container(border=True):
     if mode == CompareMode.LOG:
@@ -30,10 +33,10 @@ with st.container(border=True):
             st.caption(f":material/info: {md_escape(note)}")
     else:
         compare_setup.FORMS[mode]()
-        compare_run.run_controls(mode)
+        compare_run.run_controls(mode, in_flight)
 
 # A run in flight is drawn as far as it has landed; otherwise the current view is shown.
-filling = compare_run.follow_or_announce()
+filling = compare_run.follow_or_announce(in_flight)
 if filling is None:
     compare_view.show(st.session_state.get(compare_run.VIEW_STATE), compare_run.plan_shown())
 compare_run.finish(filling)  # last: the page is on screen while it waits for the cells

@@ -43,7 +43,7 @@ def busy() -> bool:
     return bool(entries) and not entries[0].run.finished
 
 
-def controls() -> None:
+def controls(in_flight: bool) -> None:
     """The Generate button, the cost line and the share hint."""
     request = param_form.current_request()
     closed = access.may_generate()  # the click is checked again on the server (runs.submit)
@@ -54,7 +54,7 @@ def controls() -> None:
         shortcut="Ctrl+Enter",
         key=param_form.SUBMIT_KEY,
         on_click=on_generate,
-        disabled=busy() or bool(closed),
+        disabled=in_flight or bool(closed),
         width="stretch",
     )
     if closed:
@@ -90,12 +90,15 @@ if (seed := handoff.take(handoff.GENERATE_SEED)) is not None:
     st.session_state[param_form.K_SEED] = seed
 
 st.title("Generate", anchor=False)
+# Read once: a run can land while the form is drawn, and a button drawn disabled must meet a
+# results column that waits (and then reruns), or it stays disabled on a finished page.
+in_flight = busy()
 form_col, results_col = st.columns([5, 7], gap="large")
 with form_col:
     param_form.prompt_area()
     param_form.parameters()
-    controls()
+    controls(in_flight)
     gen_presets.panel()
 with results_col:
-    in_flight = gen_results.render_all()
-gen_results.finish(in_flight)  # last: everything above is on screen while it waits
+    slot = gen_results.render_all(in_flight)
+gen_results.finish(slot)  # last: everything above is on screen while it waits

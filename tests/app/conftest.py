@@ -45,3 +45,22 @@ def made(data, backend):
         return log, outcomes
 
     return make
+
+
+@pytest.fixture
+def lands_after_each_look(monkeypatch):
+    """A run that lands right after the page looks at it: each read of `Run.finished` that
+    says "still in flight" returns only once the run has in fact finished. Landing between
+    two looks (the button, then the results) is a timing race no real backend produces on
+    demand; this makes it happen every time."""
+    from components.runner import Run
+
+    real = Run.finished
+
+    def finished(self) -> bool:
+        value = real.fget(self)
+        if not value:
+            self.wait(30)
+        return value
+
+    monkeypatch.setattr(Run, "finished", property(finished))

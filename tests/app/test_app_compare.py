@@ -247,3 +247,19 @@ def test_out_of_credits_stops_the_rest_of_the_batch_and_says_so(data, monkeypatc
     assert len(rows) == 1 and rows["error_type"][0] == "permission"
     shown = " ".join(e.value for e in at.error)
     assert "The rest of the batch was not sent" in shown and "run out of credits" in shown
+
+
+def test_a_run_landing_while_the_page_draws_leaves_run_enabled(data, lands_after_each_look):
+    """The Run button drawn disabled must meet a grid that waits and then redraws the page,
+    even when the run lands in between (see the Generate page's test of the same race)."""
+    at = page()
+    at.text_area(key="cmp_prompt").input("a red car").run()
+    at.button(key="cmp_run").click().run()
+    assert not at.exception
+    if at.button(key="cmp_run").disabled:
+        # Disabled is right only while the page has the next run coming (the one-shot trigger
+        # that starts the waiting run); in a browser it fires by itself.
+        assert "cmp_next_run" in [c.key for c in at.get("bidi_component")]
+        at.run()
+    assert not at.button(key="cmp_run").disabled
+    assert len(at.get("feedback")) == 4  # the judging view, every cell landed

@@ -132,3 +132,16 @@ def test_a_second_send_while_a_run_is_in_flight_sends_nothing(monkeypatch, offli
     log = LogStore(offline_env / "studio.db")
     assert log.count() == 1
     log.close()
+
+
+def test_a_run_landing_while_the_page_draws_leaves_generate_enabled(lands_after_each_look):
+    """Found by bench/latency.py: at latency 0 a run landed between the disabled button and
+    the results, the results drew it as done and nothing redrew the button: it stayed
+    disabled until the user touched something else."""
+    at = new_app()
+    at.run()
+    at.text_area(key="prompt").input("a lighthouse at dusk").run()
+    button(at, "Generate").click().run()
+    assert not at.exception
+    assert any(m.value.startswith("**Done") for m in at.markdown)
+    assert not button(at, "Generate").disabled

@@ -153,7 +153,7 @@ def cost_line(plan: Plan, offline: bool) -> str:
     return f"{images} · estimated \\${plan.cost_usd:.2f} at the list price of {price}"
 
 
-def run_controls(mode: CompareMode) -> None:
+def run_controls(mode: CompareMode, in_flight: bool) -> None:
     """Count and cost, the confirmation above the limit, the Run button and what blocks it."""
     plan: Plan | None
     try:
@@ -182,7 +182,7 @@ def run_controls(mode: CompareMode) -> None:
         icon=":material/grid_view:",
         on_click=_submit,
         args=(mode,),
-        disabled=busy() or bool(problems) or not confirmed or bool(closed),
+        disabled=in_flight or bool(problems) or not confirmed or bool(closed),
         width="stretch",
         key="cmp_run",
     )
@@ -342,13 +342,14 @@ def finish(filling: Filling | None) -> None:
     st.rerun()
 
 
-def follow_or_announce() -> Filling | None:
-    """While a run is in flight: draw it and return what `finish` fills at the end of the page.
+def follow_or_announce(in_flight: bool) -> Filling | None:
+    """While a run is in flight (as the page read it before drawing its Run button, even if
+    it has landed since): draw it and return what `finish` fills at the end of the page.
     Otherwise (None) announce a finished run once."""
     current = live()
     if current is None:
         return None
-    if not current.run.finished:
+    if in_flight:
         return _draw(current)
     if not current.announced:
         current.announced = True

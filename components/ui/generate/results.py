@@ -210,16 +210,18 @@ def finish(slot: Any) -> None:
     st.rerun()  # the picture is on screen; this redraw re-enables the Generate button
 
 
-def render_all() -> Any:
+def render_all(in_flight: bool) -> Any:
     """The results column; returns the slot the run in flight will be drawn into (None when
-    nothing is in flight): the page waits for it last, after everything else is drawn."""
+    nothing is in flight): the page waits for it last, after everything else is drawn.
+    `in_flight` is what the page read before drawing its button, even if the run has landed
+    since: that slot is then filled at once and the page reruns with the button enabled."""
     history = entries()
     slot = None
     if not history:
         st.caption("Results appear here. Every request is also kept in the Session log.")
         return slot
     first = history[0]
-    if not first.run.finished:
+    if in_flight:
         slot = st.empty()
         _waiting(slot, first)
     else:
