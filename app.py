@@ -3,7 +3,7 @@ offline banner."""
 
 import streamlit as st
 
-from components.ui import access, chrome, pages, resources
+from components.ui import access, chrome, heap, pages, resources
 from components.ui.frame_guard import mark_frame
 
 st.set_page_config(
@@ -27,3 +27,4 @@ mark_frame()
 chrome.sidebar()
 chrome.offline_banner()
 page.run()
+heap.settle()  # after the page: a pause here delays nothing the visitor waits for

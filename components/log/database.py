@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 import time
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -176,6 +178,32 @@ def open_engine(raw: str | URL) -> Engine:
             f"{DB_URL}={shown}: cannot open the database ({reason or type(err).__name__})."
         ) from None
     return engine
+
+
+# SQLite's busy handler sleeps in growing steps (1, 2, 5 ... 100 ms) while another connection
+# holds the write lock, and does not wake when it is freed: four runner threads logging at once
+# left the last one waiting 100 ms (measured with bench/latency.py traces), which a person sees
+# as a late picture. Writers in one process queue on a lock instead and start the moment it is
+# free; other processes still meet at SQLite's own lock.
+_WRITERS: dict[str, threading.RLock] = {}
+_WRITERS_GUARD = threading.Lock()
+
+
+def _forget_writers() -> None:
+    _WRITERS.clear()  # a fork's child must not inherit a lock some parent thread held
+
+
+os.register_at_fork(after_in_child=_forget_writers)
+
+
+def writer_lock(engine: Engine) -> AbstractContextManager[Any]:
+    """What a write transaction holds first: the file's in-process lock on SQLite, nothing
+    elsewhere (PostgreSQL wakes a waiting writer itself)."""
+    if engine.dialect.name != "sqlite":
+        return nullcontext()
+    name = str(Path(engine.url.database or "").expanduser().resolve())
+    with _WRITERS_GUARD:
+        return _WRITERS.setdefault(name, threading.RLock())
 
 
 def after_fork(engine: Engine, pid: int) -> bool:

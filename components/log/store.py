@@ -222,7 +222,11 @@ class LogStore:
         waiting up to the busy timeout for other writers, so it never fails half-way)."""
         if database.after_fork(self.engine, self._pid):
             self._pid = os.getpid()
-        with self.engine.connect().execution_options(write=True) as conn, conn.begin():
+        with (
+            database.writer_lock(self.engine),
+            self.engine.connect().execution_options(write=True) as conn,
+            conn.begin(),
+        ):
             if self._lock_rows:
                 # Elsewhere than SQLite a transaction takes no lock up front: the counters' row
                 # is the lock, so writers (and "which ids are new" in an import) go one at a

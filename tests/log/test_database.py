@@ -94,3 +94,30 @@ def test_a_log_that_cannot_be_upgraded_is_a_clear_error(tmp_path: Path) -> None:
     assert str(caught.value).startswith(config.DB_URL) and "could not be opened" in str(
         caught.value
     )
+
+
+def test_writers_in_one_process_queue_on_the_files_lock(tmp_path: Path) -> None:
+    """SQLite's busy handler sleeps in growing steps and wakes late (a runner thread's row was
+    seen 100 ms late); writers in one process wait on a lock instead, which every write of
+    every store on that file takes first."""
+    import threading
+
+    from components.log import database
+
+    first = LogStore(tmp_path / "studio.db")
+    second = LogStore(tmp_path / "studio.db")  # another store (engine) on the same file
+    done = threading.Event()
+
+    def write() -> None:
+        second.append({"id": "waited", "prompt": "p", "status": "ok"})
+        done.set()
+
+    with database.writer_lock(first.engine):
+        worker = threading.Thread(target=write)
+        worker.start()
+        # Nothing holds SQLite's lock: only the file's in-process lock keeps the write back.
+        assert not done.wait(0.3)
+    worker.join(10)
+    assert done.is_set() and first.count() == 1
+    first.close()
+    second.close()
