@@ -27,4 +27,4 @@ mark_frame()
 chrome.sidebar()
 chrome.offline_banner()
 page.run()
-heap.settle()  # after the page: a pause here delays nothing the visitor waits for
+heap.settle()  # after the page is drawn, rarely: see components/ui/heap.py

@@ -20,7 +20,7 @@ class Node:
 @pytest.fixture
 def thawed():
     gc.unfreeze()
-    heap._frozen_at = 0  # as in a fresh server process
+    heap._frozen_at = (0, float("-inf"))  # as in a fresh server process
     yield
     gc.unfreeze()  # the rest of the test run collects as usual
 
@@ -48,6 +48,22 @@ def test_new_modules_freeze_again(thawed):
         assert gc.get_freeze_count() >= frozen + len(kept)
     finally:
         del sys.modules[name]
+
+
+def test_what_a_freeze_caught_is_collected_at_the_next_settle(thawed, monkeypatch):
+    """A session's data alive at a freeze, in a cycle, closed later: the next settle (at the
+    latest REFREEZE_S on) thaws and collects it."""
+    held = Node()
+    held.other = Node()
+    held.other.other = held  # a cycle, alive at the freeze
+    gone = weakref.ref(held)
+    heap.settle()
+    del held
+    gc.collect()
+    assert gone() is not None  # frozen: the collector does not see it
+    monkeypatch.setattr(heap, "REFREEZE_S", 0.0)  # the time has come
+    heap.settle()
+    assert gone() is None
 
 
 def test_garbage_is_collected_before_the_freeze(thawed):

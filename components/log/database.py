@@ -11,7 +11,8 @@ import os
 import sqlite3
 import threading
 import time
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -190,10 +191,27 @@ _WRITERS_GUARD = threading.Lock()
 
 
 def _forget_writers() -> None:
-    _WRITERS.clear()  # a fork's child must not inherit a lock some parent thread held
+    # A fork's child must not inherit a lock some thread of the parent held.
+    global _WRITERS_GUARD
+    _WRITERS.clear()
+    _WRITERS_GUARD = threading.Lock()
 
 
 os.register_at_fork(after_in_child=_forget_writers)
+
+
+@contextmanager
+def _held(lock: threading.RLock) -> Iterator[None]:
+    # As long as SQLite itself would wait: a writer stuck behind another process's lock must
+    # not hold up this process's writers for longer than their own busy timeout.
+    if not lock.acquire(timeout=BUSY_TIMEOUT_S):
+        # What SQLAlchemy raises when SQLite's own wait runs out, so callers see one error.
+        locked = sqlite3.OperationalError("database is locked")
+        raise exc.OperationalError("BEGIN IMMEDIATE", None, locked)
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def writer_lock(engine: Engine) -> AbstractContextManager[Any]:
@@ -203,7 +221,8 @@ def writer_lock(engine: Engine) -> AbstractContextManager[Any]:
         return nullcontext()
     name = str(Path(engine.url.database or "").expanduser().resolve())
     with _WRITERS_GUARD:
-        return _WRITERS.setdefault(name, threading.RLock())
+        lock = _WRITERS.setdefault(name, threading.RLock())
+    return _held(lock)
 
 
 def after_fork(engine: Engine, pid: int) -> bool:

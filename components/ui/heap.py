@@ -5,26 +5,38 @@ from __future__ import annotations
 import gc
 import sys
 import threading
+import time
 
 # Measured (bench/latency.py with traces in the app): the imports leave about 150,000 objects
 # (Streamlit, pandas, SQLAlchemy, Pillow...), and a full collection walked them all in 70 ms
 # with every thread stopped, about twice per click: runner threads waiting to log their row,
-# the websocket holding back the picture. Moved to the permanent generation once they exist,
-# the same collections take under 1 ms. New objects are collected as before.
-_frozen_at = 0  # how many modules were loaded at the last freeze
+# the websocket holding back the picture. Frozen (moved out of the collector's way), the same
+# collections take under 1 ms.
+#
+# A frozen object in a reference cycle is never freed, and a freeze also catches what sessions
+# hold at that moment: each settle thaws everything first, collects it all, then freezes again.
+# So memory a closed session left in a cycle waits at most REFREEZE_S for its collection,
+# which then takes its 70-150 ms once, at the end of a script run, not twice per click.
+REFREEZE_S = 600.0
+_frozen_at = (0, float("-inf"))  # (modules loaded, monotonic time) at the last freeze
 _lock = threading.Lock()
 
 
+def _due(now: float) -> bool:
+    modules, when = _frozen_at
+    return len(sys.modules) != modules or now - when >= REFREEZE_S
+
+
 def settle() -> None:
-    """After a script run: if modules were imported since the last time (a page's first
-    visit), collect once, then freeze what is alive. A few times per process, then never."""
+    """After a script run: when modules were imported since the last time (a page's first
+    visit) or REFREEZE_S has passed, thaw, collect everything once, and freeze what is alive."""
     global _frozen_at
-    if len(sys.modules) == _frozen_at:
+    if not _due(time.monotonic()):
         return
     with _lock:
-        loaded = len(sys.modules)
-        if loaded == _frozen_at:
+        if not _due(time.monotonic()):
             return
-        gc.collect()  # garbage is freed first: frozen objects are never collected again
+        gc.unfreeze()
+        gc.collect()
         gc.freeze()
-        _frozen_at = loaded
+        _frozen_at = (len(sys.modules), time.monotonic())

@@ -121,3 +121,35 @@ def test_writers_in_one_process_queue_on_the_files_lock(tmp_path: Path) -> None:
     assert done.is_set() and first.count() == 1
     first.close()
     second.close()
+
+
+def test_a_writer_behind_the_lock_gives_up_as_sqlite_would(tmp_path: Path, monkeypatch) -> None:
+    """Behind another process's lock the first writer waits in SQLite; the others must not
+    queue behind it for longer than their own busy timeout."""
+    import threading
+
+    from sqlalchemy import exc as sa_exc
+
+    from components.log import database
+
+    monkeypatch.setattr(database, "BUSY_TIMEOUT_S", 0.2)
+    store = LogStore(tmp_path / "studio.db")
+    held = threading.Event()
+    release = threading.Event()
+
+    def hold() -> None:
+        with database.writer_lock(store.engine):
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait(10)
+    try:
+        with pytest.raises(sa_exc.OperationalError, match="database is locked"):
+            store.append({"id": "late", "prompt": "p", "status": "ok"})
+    finally:
+        release.set()
+        holder.join(10)
+    assert store.count() == 0
+    store.close()
