@@ -320,6 +320,7 @@ def finish(filling: Filling | None) -> None:
         run.wait_news(WAIT_SLICE_S)
         finished = run.finished  # read before the outcomes: none can land unseen after it
         outcomes, cancelled = run.outcomes, run.cancelled
+        drawn = len(filling.waiting)
         for job_id, (slot, cell) in list(filling.waiting.items()):
             if job_id in outcomes:
                 spec = (cell.row, cell.col, cell.x, cell.y)
@@ -331,7 +332,8 @@ def finish(filling: Filling | None) -> None:
             else:
                 continue
             del filling.waiting[job_id]
-        compare_grid.fill_later(later)
+        if finished or drawn == len(filling.waiting):
+            compare_grid.fill_later(later)
         elapsed = round(time.perf_counter() - run.started, 1)
         if elapsed != shown:  # the label moves by tenths; each draw is also where a stop lands
             shown = elapsed
