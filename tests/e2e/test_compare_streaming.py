@@ -108,3 +108,27 @@ def test_cancel_mid_run_stops_what_has_not_started(slow_app, page):
     assert len(rows) == 4 and {r["status"] for r in rows} == {"ok"}
     expect(page.get_by_text("not run (cancelled)")).to_have_count(4)
     no_exception(page)
+
+
+def test_closing_the_tab_mid_run_loses_nothing(slow_app, browser):
+    """The page waits for the cells in its script run; the runner's threads do the work. A tab
+    closed while two cells are still at the provider: all four are still stored and logged."""
+    seeds = [31, 32, SLOW_FROM + 250, SLOW_FROM + 260]  # two answer at once, two in 2.5 s
+    context = browser.new_context(viewport={"width": 1500, "height": 1000})
+    tab = context.new_page()
+    tab.set_default_timeout(20_000)
+    _setup(tab, slow_app.url, ", ".join(map(str, seeds)))
+    tab.get_by_role("button", name="Run comparison").click()
+    expect(tab.locator(RESULTS)).to_have_count(2, timeout=5_000)
+    expect(tab.locator(PENDING)).to_have_count(2)
+    context.close()  # mid-run: the slow two are still at the provider
+    deadline = time.monotonic() + 15
+    while True:
+        rows = [r for r in _rows(slow_app) if r["seed"] in seeds]
+        if len(rows) == 4 and {r["status"] for r in rows} == {"ok"}:
+            break
+        assert time.monotonic() < deadline, f"after the tab closed: {rows}"
+        time.sleep(0.2)
+    for row in rows:
+        for rel in list(row["image_paths"]) + list(row["thumb_paths"]):
+            assert (slow_app.data_dir / rel).is_file()
