@@ -15,8 +15,9 @@ import time
 #
 # A frozen object in a reference cycle is never freed, and a freeze also catches what sessions
 # hold at that moment: each settle thaws everything first, collects it all, then freezes again.
-# So memory a closed session left in a cycle waits at most REFREEZE_S for its collection,
-# which then takes its 70-150 ms once, at the end of a script run, not twice per click.
+# So memory a closed session left in a cycle is collected at the first script run that ends
+# normally after REFREEZE_S (runs that end in st.rerun() skip it), in one pass of 70-150 ms at
+# the end of that run, not twice per click.
 REFREEZE_S = 600.0
 _frozen_at = (0, float("-inf"))  # (modules loaded, monotonic time) at the last freeze
 _lock = threading.Lock()
@@ -33,10 +34,13 @@ def settle() -> None:
     global _frozen_at
     if not _due(time.monotonic()):
         return
-    with _lock:
-        if not _due(time.monotonic()):
-            return
-        gc.unfreeze()
-        gc.collect()
-        gc.freeze()
-        _frozen_at = (len(sys.modules), time.monotonic())
+    if not _lock.acquire(blocking=False):
+        return  # another session is settling now: this one need not wait for it
+    try:
+        if _due(time.monotonic()):
+            gc.unfreeze()
+            gc.collect()
+            gc.freeze()
+            _frozen_at = (len(sys.modules), time.monotonic())
+    finally:
+        _lock.release()

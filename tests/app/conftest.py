@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
+
+
+@pytest.fixture(autouse=True)
+def _thaw_after():
+    """app.py freezes the heap (components/ui/heap.py) in this, the test process: thaw it after
+    each page test, so what earlier tests left in cycles is still collected."""
+    yield
+    gc.unfreeze()
 
 
 @pytest.fixture

@@ -33,6 +33,8 @@ def slow_app(tmp_path_factory):
         AIMLAPI_BASE_URL=server.url_for("/"),
         FLUX_STUDIO_CONCURRENCY="4",
         FLUX_STUDIO_REUSE="0",
+        # A closed tab's session (and its waiting script run) ends at once, not after 120 s.
+        STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL="1",
     )
     app.in_flight = server.flight
     yield app
@@ -121,7 +123,8 @@ def test_closing_the_tab_mid_run_loses_nothing(slow_app, browser):
     tab.get_by_role("button", name="Run comparison").click()
     expect(tab.locator(RESULTS)).to_have_count(2, timeout=5_000)
     expect(tab.locator(PENDING)).to_have_count(2)
-    context.close()  # mid-run: the slow two are still at the provider
+    assert slow_app.in_flight["now"] >= 2  # the slow two are at the provider
+    context.close()  # the session ends a second later (its TTL): its script run goes with it
     deadline = time.monotonic() + 15
     while True:
         rows = [r for r in _rows(slow_app) if r["seed"] in seeds]
@@ -132,3 +135,4 @@ def test_closing_the_tab_mid_run_loses_nothing(slow_app, browser):
     for row in rows:
         for rel in list(row["image_paths"]) + list(row["thumb_paths"]):
             assert (slow_app.data_dir / rel).is_file()
+    assert "Traceback" not in slow_app.log_path.read_text()

@@ -320,7 +320,7 @@ def finish(filling: Filling | None) -> None:
         run.wait_news(WAIT_SLICE_S)
         finished = run.finished  # read before the outcomes: none can land unseen after it
         outcomes, cancelled = run.outcomes, run.cancelled
-        drawn = len(filling.waiting)
+        filled_now = False
         for job_id, (slot, cell) in list(filling.waiting.items()):
             if job_id in outcomes:
                 spec = (cell.row, cell.col, cell.x, cell.y)
@@ -332,7 +332,9 @@ def finish(filling: Filling | None) -> None:
             else:
                 continue
             del filling.waiting[job_id]
-        if finished or drawn == len(filling.waiting):
+            filled_now = True
+        # A burst's pictures first; their controls once a slice brings nothing new (or at the end).
+        if finished or not filled_now:
             compare_grid.fill_later(later)
         elapsed = round(time.perf_counter() - run.started, 1)
         if elapsed != shown:  # the label moves by tenths; each draw is also where a stop lands
