@@ -22,8 +22,7 @@ st.caption(
     "what differs; judge them, then export a contact sheet or a ZIP."
 )
 mode = compare_setup.mode_picker()
-# Read once: a run can land while the form is drawn, and a Run button drawn disabled must meet
-# a grid that waits (and then reruns), or it stays disabled on a finished page.
+# Read once, for the Run button and the grid alike (see pages/generate.py).
 in_flight = compare_run.busy()
 
 with st.container(border=True):

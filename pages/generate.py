@@ -90,8 +90,8 @@ if (seed := handoff.take(handoff.GENERATE_SEED)) is not None:
     st.session_state[param_form.K_SEED] = seed
 
 st.title("Generate", anchor=False)
-# Read once: a run can land while the form is drawn, and a button drawn disabled must meet a
-# results column that waits (and then reruns), or it stays disabled on a finished page.
+# Read once, for the button and the results alike: a run landing in between would otherwise
+# leave the button disabled on a finished page.
 in_flight = busy()
 form_col, results_col = st.columns([5, 7], gap="large")
 with form_col:

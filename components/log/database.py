@@ -7,6 +7,7 @@ busy timeout, write transactions that take the lock up front, Unicode case foldi
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 import threading
@@ -214,12 +215,18 @@ def _held(lock: threading.RLock) -> Iterator[None]:
         lock.release()
 
 
+@functools.lru_cache(maxsize=64)
+def _file_key(database: str) -> str:
+    # Resolved once per spelling, not on every write (resolving walks the path on disk).
+    return str(Path(database).expanduser().resolve())
+
+
 def writer_lock(engine: Engine) -> AbstractContextManager[Any]:
     """What a write transaction holds first: the file's in-process lock on SQLite, nothing
     elsewhere (PostgreSQL wakes a waiting writer itself)."""
     if engine.dialect.name != "sqlite":
         return nullcontext()
-    name = str(Path(engine.url.database or "").expanduser().resolve())
+    name = _file_key(engine.url.database or "")
     with _WRITERS_GUARD:
         lock = _WRITERS.setdefault(name, threading.RLock())
     return _held(lock)
