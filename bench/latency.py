@@ -4,7 +4,8 @@ stand-in provider (bench/standin.py), same Chromium. Click -> image at latency 0
 round first) with the spread; the stand-in serves images made before the clock starts.
 
 Also: from the stand-in sending an image's last byte to that image visible in the browser
-(the studio downloads it, makes a thumbnail and logs it; the anchor's browser loads it).
+(the studio downloads it and makes its thumbnail, which the page shows while the original is
+saved and the row completed; the anchor's browser loads it).
 
 Run: python -m bench.latency   (needs Chromium; FLUX_STUDIO_CHROMIUM may point at one)
 """

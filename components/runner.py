@@ -45,7 +45,13 @@ from components.api.errors import (
 )
 from components.experiments.reuse import request_key, reusable_seed
 from components.gate import Gate
-from components.images.store import ImageStore, StoredImage, image_id, inspect_image
+from components.images.store import (
+    ImageStore,
+    StoredImage,
+    image_id,
+    inspect_image,
+    make_thumbnail,
+)
 from components.log.schema import BackendName, RowStatus
 from components.log.store import LogStore
 from components.sharing.budget import BudgetRefused, Ledger, Limits
@@ -108,6 +114,14 @@ def _upload_pending(outcome: Outcome) -> str | None:
     return next((s.upload_pending for s in outcome.stored if s.upload_pending), None)
 
 
+def _thumbnails(result: GenerationResult) -> list[bytes] | None:
+    """Every image's thumbnail, or None when one cannot be made (saving then says why)."""
+    try:
+        return [make_thumbnail(image.data) for image in result.images]
+    except Exception:
+        return None
+
+
 class Run:
     """A batch in flight: poll `outcomes`, iterate `as_completed`, or `cancel` what is queued."""
 
@@ -118,6 +132,7 @@ class Run:
         self._outcomes: dict[str, Outcome] = {}
         self._done = threading.Event()
         self._news = threading.Event()  # set whenever an outcome lands or jobs are cancelled
+        self._previews: dict[str, Outcome] = {}
         self._on_cancel = on_cancel
         self.cancelled: set[str] = set()
         self.stopping = False  # set by cancel: jobs still waiting for a provider slot stay home
@@ -127,8 +142,14 @@ class Run:
         self.limits: Limits | None = None
         self.unheld: set[str] = set()
         self.started = time.perf_counter()
+        # Jobs whose request has left (or that ended without one), and how many can leave at
+        # once (the runner's pool size): see `wait_departures`.
+        self._left: set[str] = set()
+        self._departed = threading.Event()
+        self.departures_expected = len(jobs)
         if not jobs:
             self._done.set()
+            self._departed.set()
 
     def track(self, futures: list[Future[Outcome]]) -> None:
         """The futures of the jobs, in job order, so `cancel` can reach the queued ones."""
@@ -140,12 +161,46 @@ class Run:
         """Keep a finished job's outcome; the run is finished once every job is accounted for."""
         with self._lock:
             self._outcomes[outcome.job.id] = outcome
+            self._previews.pop(outcome.job.id, None)
+            self._left.add(outcome.job.id)
             self._check_done()
         self._news.set()
 
+    def preview(self, outcome: Outcome) -> None:
+        """A result whose thumbnails exist while its originals and log row are still being
+        written: its images' `data` are the thumbnails. A page may draw the pictures now
+        (nothing else: the row is not final); the outcome itself replaces it."""
+        with self._lock:
+            if outcome.job.id not in self._outcomes:
+                self._previews[outcome.job.id] = outcome
+        self._news.set()
+
+    @property
+    def previews(self) -> dict[str, Outcome]:
+        with self._lock:
+            return dict(self._previews)
+
+    def departing(self, job: Job) -> None:
+        """The job's request is leaving now (its "sent" row is written)."""
+        with self._lock:
+            self._left.add(job.id)
+            self._check_done()
+
+    def wait_departures(self, timeout: float) -> bool:
+        """Wait (at most `timeout`) until every job that can leave at once has left or ended.
+
+        The page that sent the run waits here before drawing: a script run drawing the page
+        holds the GIL for milliseconds at a time, and each worker writing its "sent" row and
+        sending needs it a dozen times, so requests drawn against the page left one by one,
+        up to 40 ms apart (measured), and the last result landed that much later."""
+        return self._departed.wait(timeout)
+
     def _check_done(self) -> None:  # the caller holds self._lock
+        if len(self._left) >= self.departures_expected:
+            self._departed.set()
         if len(self._outcomes) + len(self.cancelled) >= len(self.jobs):
             self._done.set()
+            self._departed.set()
 
     @property
     def outcomes(self) -> dict[str, Outcome]:
@@ -179,6 +234,7 @@ class Run:
             self._on_cancel(ids)
         with self._lock:
             self.cancelled.update(ids)
+            self._left.update(ids)
             self._check_done()
         self._news.set()
         return len(ids)
@@ -189,6 +245,7 @@ class Run:
             self._on_cancel([job.id])
         with self._lock:
             self.cancelled.add(job.id)
+            self._left.add(job.id)
             self._check_done()
         self._news.set()
 
@@ -262,6 +319,7 @@ class Runner:
             free = set()
         run = Run(jobs, on_cancel=self._release)
         run.limits, run.unheld = limits, free
+        run.departures_expected = min(len(jobs), self.concurrency)
         try:
             run.track([self._pool.submit(self._work, run, job) for job in jobs])
         except BaseException:
@@ -327,6 +385,7 @@ class Runner:
                     return outcome
                 outcome.started = time.perf_counter()
                 row_id = self._log_sent(outcome)
+                run.departing(job)
                 try:
                     outcome.result = self.client.generate(job.request, client_request_id=job.id)
                 except FluxError as exc:
@@ -458,7 +517,7 @@ class Runner:
     def _finish(self, run: Run, outcome: Outcome, row_id: str | None) -> Outcome:
         """Store the images, complete the job's log row and hand the outcome to the run."""
         if outcome.result is not None and outcome.from_row is None:
-            self._store(outcome)
+            self._store(outcome, run)
         outcome.finished = time.perf_counter()
         try:
             self._log_result(outcome, row_id)
@@ -487,14 +546,26 @@ class Runner:
             return row_id
         return self.log_store.append({**self._request_row(outcome.job), **fields})
 
-    def _store(self, outcome: Outcome) -> None:
+    def _store(self, outcome: Outcome, run: Run | None = None) -> None:
+        """Save every image (original with its parameters, thumbnail). The thumbnails are made
+        first and handed to the run as a preview: the page shows the pictures while the
+        originals are written (fsync) and the row completed, ~30-50 ms under load (measured)."""
         result = outcome.result
         assert result is not None
         params = self._params(outcome)
+        thumbs = _thumbnails(result)
+        if run is not None and thumbs is not None:
+            images = [replace(i, data=t) for i, t in zip(result.images, thumbs, strict=True)]
+            early = replace(outcome, result=replace(result, images=images), stored=[])
+            early.finished = time.perf_counter()
+            run.preview(early)
         try:
             for index, image in enumerate(result.images):
                 stored = self.image_store.save(
-                    image_id(outcome.job.id, index), image.data, {**params, "index": index}
+                    image_id(outcome.job.id, index),
+                    image.data,
+                    {**params, "index": index},
+                    thumb=thumbs[index] if thumbs is not None else None,
                 )
                 outcome.stored.append(stored)
         except Exception as exc:

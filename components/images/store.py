@@ -535,14 +535,21 @@ class ImageStore:
         return None
 
     def save(
-        self, image_id: str, data: bytes, params: dict[str, Any], *, day: date | None = None
+        self,
+        image_id: str,
+        data: bytes,
+        params: dict[str, Any],
+        *,
+        day: date | None = None,
+        thumb: bytes | None = None,
     ) -> StoredImage:
-        """Store one image with params embedded and its thumbnail; ValueError when the bytes
-        are not a decodable JPEG/PNG (nothing is written then)."""
+        """Store one image with params embedded and its thumbnail (`thumb`, when the caller
+        already made it with make_thumbnail); ValueError when the bytes are not a decodable
+        JPEG/PNG (nothing is written then)."""
         validate_image_id(image_id)
         fmt, width, height = inspect_image(data)
         try:
-            thumb = make_thumbnail(data)
+            thumb = thumb if thumb is not None else make_thumbnail(data)
         except (OSError, Image.DecompressionBombError, SyntaxError) as exc:
             raise ValueError(f"image does not decode: {exc}") from exc
         try:

@@ -61,14 +61,21 @@ def limits() -> Limits:
     return Limits(rules.studio_budget_usd, own, balance.known_balance_usd())
 
 
+DEPARTURE_WAIT_S = 0.1
+
+
 def submit(jobs: list[Job]) -> Run:
     """Send jobs for this session, or raise RunRefused (nothing sent, nothing held)."""
     if why := access.may_generate():
         raise RunRefused(why)
     try:
-        return runner().submit(jobs, limits())
+        run = runner().submit(jobs, limits())
     except BudgetRefused as exc:
         raise RunRefused(exc.message) from None
+    # The page is drawn once the requests have left (Run.wait_departures says why); a gate
+    # full of other sessions' requests delays the drawing no longer than this.
+    run.wait_departures(DEPARTURE_WAIT_S)
+    return run
 
 
 # Measured (bench/latency.py, browser-side timings): a rerun sent right after the picture made

@@ -56,22 +56,28 @@ def _empty_box(aspect: float, status: str) -> str:
 
 
 def _picture(cell: SheetCell, aspect: float) -> None:
-    # The notice goes under the picture but must be decided first: the slot keeps the order.
-    slot = st.container()
-    hidden = cell.has_image and reveal.hidden(cell.nsfw, cell.row_id, compact=True)
-    data = None
-    if cell.has_image and not hidden:
+    if cell.has_image and reveal.is_hidden(cell.nsfw, cell.row_id):
+        # The placeholder goes above the notice, which reveal.hidden draws as it decides.
+        slot = st.container()
+        reveal.hidden(cell.nsfw, cell.row_id, compact=True)
+        with slot:
+            _placeholder(cell, aspect)
+        return
+    if cell.has_image:
         if cell.data is not None:
             data = letterbox.letterboxed_jpeg(cell.data, aspect, BOX_LONG_SIDE)
         else:
             data = _boxed(cell.thumb_path, cell.image_path, round(aspect, 4))
-    with slot:
         if data is not None:
             # alt names the cell: a result is told apart from a placeholder by it (tests too).
             st.image(data, width="stretch", alt=f"result {cell.label}")
             return
-        status = str(cell.status)
-        st.image(_empty_box(round(aspect, 4), status), width="stretch", alt=status)
+    _placeholder(cell, aspect)
+
+
+def _placeholder(cell: SheetCell, aspect: float) -> None:
+    status = str(cell.status)
+    st.image(_empty_box(round(aspect, 4), status), width="stretch", alt=status)
 
 
 def _waiting_cell(cell: SheetCell, aspect: float) -> None:
@@ -88,42 +94,81 @@ Later = list[tuple[Any, SheetCell]]  # judging controls still to draw, and where
 
 def fill(slot: Any, cell: SheetCell, aspect: float, later: Later) -> None:
     """Draw a cell whose result just landed into the slot its placeholder holds; its judging
-    controls get a place in it and are drawn by `fill_later`, after every picture that
-    landed with it (the pictures reach the browser first)."""
-    with slot.container():
-        _cell(cell, aspect, later)
+    controls are drawn by `fill_later`, after every picture that landed with it (the
+    pictures reach the browser first)."""
+    _cell(cell, aspect, later, slot)
+
+
+def fill_preview(slot: Any, cell: SheetCell, aspect: float) -> Any:
+    """Draw a cell whose thumbnail exists while its original and row are still being written:
+    its picture and facts now; returns the cell, which `complete` adds to once its outcome
+    lands."""
+    box = _box(cell, slot)
+    with box:
+        _picture(cell, aspect)
+        st.caption(md_escape(cell.facts))
+    return box
+
+
+def complete(box: Any, cell: SheetCell, later: Later) -> bool:
+    """The rest of a previewed cell, from its outcome: its judging controls (drawn by
+    `fill_later`) and, if saving failed, the error first. True when something was drawn
+    now (the error); a cell that saved sends the browser nothing yet."""
+    if cell.status != CellStatus.ERROR:
+        _controls(cell, later, box)
+        return False
+    with box:
+        _error(cell)
+    _controls(cell, later, box)
+    return True
 
 
 def fill_later(later: Later) -> None:
-    for holder, cell in later:
-        with holder:
+    for box, cell in later:
+        with box:
             compare_judge.cell_controls(cell)
     later.clear()
 
 
-def _cell(cell: SheetCell, aspect: float, later: Later | None = None) -> None:
-    with st.container(border=True, key=f"cmp_cell_{cell.row}_{cell.col}"):
+def _box(cell: SheetCell, slot: Any = None) -> Any:
+    """The cell's bordered container, straight into its slot when it has one: each element
+    less is a delta less for the browser to apply while cells land."""
+    return (slot or st).container(border=True, key=f"cmp_cell_{cell.row}_{cell.col}")
+
+
+def _error(cell: SheetCell) -> None:
+    error = SimpleNamespace(
+        error_type=cell.error_type or ErrorType.ERROR,
+        message=cell.error_message or "The request failed.",
+        request_id=cell.request_id,
+        attempts=None,
+        hint=None,
+    )
+    error_box(error, compact=True)
+
+
+def _controls(cell: SheetCell, later: Later | None, box: Any) -> None:
+    # Judging starts as soon as a cell lands: stars given mid-run are saved at once. Later
+    # ones go at the end of the cell's box, drawn after the pictures that landed with them.
+    if cell.row_id and cell.status in (CellStatus.OK, CellStatus.ERROR):
+        if later is None:
+            with box:
+                compare_judge.cell_controls(cell)
+        else:
+            later.append((box, cell))
+
+
+def _cell(cell: SheetCell, aspect: float, later: Later | None = None, slot: Any = None) -> None:
+    box = _box(cell, slot)
+    with box:
         _picture(cell, aspect)
-        if cell.status == CellStatus.OK:
+        if cell.status in (CellStatus.OK, CellStatus.ERROR):
             st.caption(md_escape(cell.facts))
-        elif cell.status == CellStatus.ERROR:
-            st.caption(md_escape(cell.facts))
-            error = SimpleNamespace(
-                error_type=cell.error_type or ErrorType.ERROR,
-                message=cell.error_message or "The request failed.",
-                request_id=cell.request_id,
-                attempts=None,
-                hint=None,
-            )
-            error_box(error, compact=True)
         else:
             st.caption(STATUS_TEXT.get(cell.status, ""))
-        # Judging starts as soon as a cell lands: stars given mid-run are saved at once.
-        if cell.row_id and cell.status in (CellStatus.OK, CellStatus.ERROR):
-            if later is None:
-                compare_judge.cell_controls(cell)
-            else:
-                later.append((st.container(), cell))
+        if cell.status == CellStatus.ERROR:
+            _error(cell)
+    _controls(cell, later, box)
 
 
 def render(

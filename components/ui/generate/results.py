@@ -13,7 +13,7 @@ from components.api.contract import GenerationRequest
 from components.api.snippets import curl_snippet, python_snippet
 from components.log.schema import BackendName
 from components.runner import Job, Outcome, Run
-from components.ui import connection, runs, state
+from components.ui import connection, reveal, runs, state
 from components.ui.image_card import CardImage, image_card
 from components.ui.messages import error_box
 from components.ui.safe import md_escape, shorten
@@ -190,22 +190,54 @@ def _waiting(slot: Any, entry: GenEntry) -> None:
         st.caption(md_escape(shorten(entry.job.request.prompt, 200)))
 
 
+def _preview(slot: Any, entry: GenEntry, early: Outcome) -> bool:
+    """The pictures the moment their thumbnails exist, in the cards' places (their buttons
+    come once the originals are saved and the row is final: a download must get the
+    original). False, drawing nothing, while an image must stay hidden (flagged)."""
+    result = early.result
+    if result is None or any(
+        reveal.is_hidden(image.nsfw, entry.job.id, index)
+        for index, image in enumerate(result.images)
+    ):
+        return False
+    with slot.container():
+        st.markdown(f"**{_summary(entry, early)}**")
+        grid = st.grid(min_column_width=CARD_MIN_WIDTH, gap="small")
+        for image in result.images:
+            with grid, st.container(border=True):
+                st.image(image.data, width="stretch", alt=f"result, seed {result.seed}")
+    return True
+
+
 def finish(slot: Any) -> None:
     """Called at the very end of the page: wait for the run in flight in short slices and draw
-    its cards the moment it lands, in this same script run: no polling interval, no extra
-    rerun before the picture. A click elsewhere stops this run at its next slice, and the next
+    its pictures the moment their thumbnails exist (the cards come with the redraw once the
+    run has landed), in this same script run: no polling interval, no extra rerun before the
+    picture. A click elsewhere stops this run at its next slice, and the next
     run picks the wait up again (the run lives in the session, its work in the runner)."""
     if slot is None:
         return
     entry = entries()[0]
-    shown = -1.0
-    while not entry.run.wait(WAIT_SLICE_S):
+    shown, previewed = -1.0, False
+    while not entry.run.finished:
+        entry.run.wait_news(WAIT_SLICE_S)
+        if entry.run.finished:
+            break
+        if not previewed and (early := entry.run.previews.get(entry.job.id)) is not None:
+            previewed = _preview(slot, entry, early)
         elapsed = round(time.perf_counter() - entry.run.started, 1)
-        if elapsed != shown:  # the label moves by tenths: no message for nothing
+        if not previewed and elapsed != shown:  # the label moves by tenths: no message for nothing
             shown = elapsed
             _waiting(slot, entry)
-    with slot.container():
-        render_entry(entry, latest=True)
+        elif previewed and elapsed - shown >= 0.5:
+            # Saving is slow (a busy disk or log): an empty mark now and then is where a click
+            # elsewhere can stop this run, as the label's updates were.
+            shown = elapsed
+            st.empty()
+    if not previewed:
+        with slot.container():
+            render_entry(entry, latest=True)
+    # Else the pictures are up; the card's buttons come with the redraw.
     runs.before_redraw()
     st.rerun()  # the picture is on screen; this redraw re-enables the Generate button
 

@@ -1,0 +1,117 @@
+"""Both pages draw a result's picture while its original and log row are still being written.
+
+Saving is held (a wrapper around the real ImageStore.save) until the page has drawn that job's
+picture; a page that drew only finished results would keep every save waiting until it gave
+up. Only the timing is steered: the backend, the files and the log are real."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from apptest_utils import button, new_app, rendered, run_until
+from components.images.store import ImageStore
+from components.log.store import LogStore
+from components.ui.compare import grid as compare_grid
+from components.ui.generate import results as gen_results
+
+COMPARE = str(Path(__file__).resolve().parents[2] / "pages" / "compare.py")
+
+
+class Held:
+    """Saves wait for `drawn(job id)`; `in_order` records, per save, whether it came."""
+
+    def __init__(self, monkeypatch, fail: str | None = None) -> None:
+        self._events: dict[str, threading.Event] = {}
+        self._lock = threading.Lock()
+        self.in_order: list[bool] = []
+        real_save = ImageStore.save
+
+        def save(store, image_id, *args, **kwargs):
+            job_id = image_id.rsplit("_", 1)[0]
+            self.in_order.append(self.event(job_id).wait(10))
+            if fail is not None and image_id.startswith(fail):
+                raise OSError(28, "No space left on device")
+            return real_save(store, image_id, *args, **kwargs)
+
+        monkeypatch.setattr(ImageStore, "save", save)
+
+    def event(self, job_id: str) -> threading.Event:
+        with self._lock:
+            return self._events.setdefault(job_id, threading.Event())
+
+    def drawn(self, job_id: str | None) -> None:
+        self.event(job_id or "").set()
+
+
+def wrap(monkeypatch, module, name: str, after: Callable) -> None:
+    real = getattr(module, name)
+
+    def wrapped(*args, **kwargs):
+        out = real(*args, **kwargs)
+        after(*args, out=out)
+        return out
+
+    monkeypatch.setattr(module, name, wrapped)
+
+
+def test_compare_cells_show_their_pictures_before_they_are_saved(data, monkeypatch):
+    held = Held(monkeypatch)
+    wrap(
+        monkeypatch,
+        compare_grid,
+        "fill_preview",
+        lambda slot, cell, aspect, out: held.drawn(cell.row_id),
+    )
+    at = AppTest.from_file(COMPARE, default_timeout=30)
+    at.run()
+    at.text_area(key="cmp_prompt").input("a red car").run()
+    at.button(key="cmp_run").click().run()
+    at.run()  # the waiting run: pictures, then the rest as each cell lands
+    at.run()
+    assert not at.exception
+    assert held.in_order == [True] * 4
+    assert len(at.get("feedback")) == 4  # the judging view: every cell landed and can be rated
+    assert len(LogStore(data / "studio.db").query(status="ok")) == 4
+
+
+def test_a_cell_whose_save_fails_after_its_picture_says_so(data, monkeypatch):
+    held = Held(monkeypatch, fail="")  # every save fails, each after its picture was drawn
+    wrap(
+        monkeypatch,
+        compare_grid,
+        "fill_preview",
+        lambda slot, cell, aspect, out: held.drawn(cell.row_id),
+    )
+    at = AppTest.from_file(COMPARE, default_timeout=30)
+    at.run()
+    at.text_area(key="cmp_prompt").input("a red car").run()
+    at.button(key="cmp_run").click().run()
+    at.run()
+    at.run()
+    assert not at.exception
+    assert held.in_order == [True] * 4
+    assert "No space left on device" in rendered(at)
+    rows = LogStore(data / "studio.db").query()
+    assert set(rows["status"]) == {"error"} and set(rows["error_type"]) == {"storage"}
+
+
+def test_generate_shows_the_picture_before_it_is_saved_and_the_card_after(data, monkeypatch):
+    held = Held(monkeypatch)
+    wrap(
+        monkeypatch,
+        gen_results,
+        "_preview",
+        lambda slot, entry, early, out: out and held.drawn(entry.job.id),
+    )
+    at = new_app()
+    at.run()
+    at.text_area(key="prompt").input("a lighthouse").run()
+    button(at, "Generate").click()
+    run_until(at, lambda a: any(b.label == "View" for b in a.button))
+    assert not at.exception
+    assert held.in_order == [True]
+    assert "seed" in rendered(at) and len(LogStore(data / "studio.db").query(status="ok")) == 1

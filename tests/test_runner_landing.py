@@ -1,0 +1,99 @@
+"""How a run reaches the page that follows it: every request leaves before the page is drawn,
+and a result's pictures are offered (a preview) before its files and row are written."""
+
+from __future__ import annotations
+
+import io
+import threading
+
+import pytest
+from PIL import Image
+
+from components.api.client import FluxClient
+from components.api.contract import GenerationRequest
+from components.images.store import THUMB_MAX_SIDE, ImageStore
+from components.log.schema import RowStatus
+from components.log.store import LogStore
+from components.offline.server import OfflineBackend
+from components.runner import Job, Outcome, Run, Runner
+
+
+@pytest.fixture
+def backend():
+    with OfflineBackend(latency=0) as server:
+        yield server
+
+
+@pytest.fixture
+def stores(tmp_path):
+    return LogStore(tmp_path / "studio.db"), ImageStore(tmp_path)
+
+
+def runner_for(backend, stores, concurrency: int = 4) -> Runner:
+    client = FluxClient(None, backend.base_url)
+    return Runner(client, *stores, backend="offline", session_id="s", concurrency=concurrency)
+
+
+def jobs(count: int) -> list[Job]:
+    return [Job(GenerationRequest(prompt=f"cell {i}", seed=i + 1)) for i in range(count)]
+
+
+def test_departures_are_awaited_only_for_what_can_leave_at_once(backend, stores):
+    """Six jobs, two workers: the wait ends when two requests are out (rows "sent", no answer
+    yet), not when all six are."""
+    backend.latency = 1.0
+    log, _ = stores
+    runner = runner_for(backend, stores, concurrency=2)
+    run = runner.submit(jobs(6))
+    assert run.wait_departures(5.0)
+    statuses = list(log.query()["status"])
+    assert statuses == [RowStatus.SENT.value] * 2 and not run.outcomes
+    run.cancel()
+    assert run.wait(10)
+    runner.shutdown()
+
+
+def test_a_run_that_sends_nothing_does_not_hold_the_page(backend, stores):
+    """Input refused before sending never departs, but it ends: the wait is over."""
+    runner = runner_for(backend, stores)
+    bad = [Job(GenerationRequest(prompt="", seed=1)) for _ in range(3)]
+    run = runner.submit(bad)
+    assert run.wait_departures(5.0) and run.wait(5.0)
+    assert all(not o.ok for o in run.outcomes.values())
+    assert Run([]).wait_departures(0.0)  # nothing to send
+    runner.shutdown()
+
+
+def test_pictures_come_before_files_and_row_and_are_the_stored_thumbnails(backend, stores):
+    log, images = stores
+    backend.latency = 0.3  # time to watch the run before anything lands
+    runner = runner_for(backend, stores)
+    seen: dict[str, tuple[Outcome, str, bool]] = {}
+    lock = threading.Lock()
+    run = runner.submit(jobs(3))
+    real_preview = run.preview
+
+    def watch(early: Outcome) -> None:
+        # What the log and the folder hold at the moment the page could draw the picture.
+        row = log.query(ids=[early.job.id]).iloc[0]
+        saved = any(images.root.glob(f"images/*/{early.job.id}_0.*"))
+        with lock:
+            seen[early.job.id] = (early, str(row["status"]), saved)
+        real_preview(early)
+
+    run.preview = watch  # type: ignore[method-assign]
+    assert run.wait(20)
+    outcomes = run.outcomes
+    assert set(seen) == set(outcomes)
+    for job_id, (early, status, saved) in seen.items():
+        assert status == RowStatus.SENT.value and not saved  # no row result, no original yet
+        assert early.stored == [] and early.result is not None
+        (picture,) = early.result.images
+        with Image.open(io.BytesIO(picture.data)) as im:
+            assert max(im.size) <= THUMB_MAX_SIDE  # a thumbnail, not the original
+        # The thumbnail the page showed is the one stored: made once, not twice.
+        (stored,) = outcomes[job_id].stored
+        assert images.thumbnail_bytes(stored.thumb_path) == picture.data
+        assert picture.width == outcomes[job_id].result.images[0].width  # the original's size
+    assert run.previews == {}  # each preview went when its outcome landed
+    runner.shutdown()
