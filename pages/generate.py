@@ -94,11 +94,12 @@ st.title("Generate", anchor=False)
 # leave the button disabled on a finished page.
 in_flight = busy()
 form_col, results_col = st.columns([5, 7], gap="large")
+with results_col:
+    # Drawn first: a quick answer's pictures go out before the form's deltas.
+    pending = gen_results.render_all(in_flight)
 with form_col:
     param_form.prompt_area()
     param_form.parameters()
     controls(in_flight)
     gen_presets.panel()
-with results_col:
-    slot = gen_results.render_all(in_flight)
-gen_results.finish(slot)  # last: everything above is on screen while it waits
+gen_results.finish(pending)  # last: everything above is on screen while it waits

@@ -209,20 +209,49 @@ def _preview(slot: Any, entry: GenEntry, early: Outcome) -> bool:
     return True
 
 
-def finish(slot: Any) -> None:
+@dataclass
+class Pending:
+    """Where the run in flight is drawn, and whether its pictures (or its card) already are."""
+
+    slot: Any
+    drawn: bool = False
+
+
+EARLY_WAIT_S = 0.15
+
+
+def _early(slot: Any, entry: GenEntry) -> bool:
+    """In the click's own script run, before the rest of the page: wait up to EARLY_WAIT_S
+    after sending for the pictures, so a quick answer (an instant one from the log, a fast
+    provider) reaches the browser among the first deltas rather than after the whole form
+    (measured: ~70 ms sooner at latency 0). Later runs only look."""
+    deadline = entry.run.started + EARLY_WAIT_S
+    while True:
+        if entry.run.finished:
+            with slot.container():
+                render_entry(entry, latest=True)
+            return True
+        if (early := entry.run.previews.get(entry.job.id)) is not None:
+            return _preview(slot, entry, early)
+        left = deadline - time.perf_counter()
+        if left <= 0:
+            return False
+        entry.run.wait_news(min(left, WAIT_SLICE_S))
+
+
+def finish(pending: Pending | None) -> None:
     """Called at the very end of the page: wait for the run in flight in short slices and draw
     its pictures the moment their thumbnails exist (the cards come with the redraw once the
     run has landed), in this same script run: no polling interval, no extra rerun before the
     picture. A click elsewhere stops this run at its next slice, and the next
     run picks the wait up again (the run lives in the session, its work in the runner)."""
-    if slot is None:
+    if pending is None:
         return
-    entry = entries()[0]
-    shown, previewed = -1.0, False
+    slot, entry = pending.slot, entries()[0]
+    # The label was just drawn (render_all); look before each wait, as `_early` may have
+    # taken the news of a preview it was too late for.
+    shown, previewed = round(time.perf_counter() - entry.run.started, 1), pending.drawn
     while not entry.run.finished:
-        entry.run.wait_news(WAIT_SLICE_S)
-        if entry.run.finished:
-            break
         if not previewed and (early := entry.run.previews.get(entry.job.id)) is not None:
             previewed = _preview(slot, entry, early)
         elapsed = round(time.perf_counter() - entry.run.started, 1)
@@ -234,6 +263,7 @@ def finish(slot: Any) -> None:
             # elsewhere can stop this run, as the label's updates were.
             shown = elapsed
             st.empty()
+        entry.run.wait_news(WAIT_SLICE_S)
     if not previewed:
         with slot.container():
             render_entry(entry, latest=True)
@@ -242,20 +272,22 @@ def finish(slot: Any) -> None:
     st.rerun()  # the picture is on screen; this redraw re-enables the Generate button
 
 
-def render_all(in_flight: bool) -> Any:
-    """The results column; returns the slot the run in flight will be drawn into (None when
-    nothing is in flight): the page waits for it last, after everything else is drawn.
-    `in_flight` is what the page read before drawing its button, even if the run has landed
-    since: that slot is then filled at once and the page reruns with the button enabled."""
+def render_all(in_flight: bool) -> Pending | None:
+    """The results column; returns where the run in flight is drawn (None when nothing is in
+    flight): the page waits for it last, after everything else is drawn. `in_flight` is what
+    the page read before drawing its button, even if the run has landed since: it is then
+    drawn at once and the page reruns with the button enabled."""
     history = entries()
-    slot = None
+    pending = None
     if not history:
         st.caption("Results appear here. Every request is also kept in the Session log.")
-        return slot
+        return pending
     first = history[0]
     if in_flight:
-        slot = st.empty()
-        _waiting(slot, first)
+        pending = Pending(st.empty())
+        pending.drawn = _early(pending.slot, first)
+        if not pending.drawn:
+            _waiting(pending.slot, first)
     else:
         # No "done" toast: it landed on top of the offline banner's text. The summary line
         # above the cards says it (with the time) where the eye already is.
@@ -267,7 +299,7 @@ def render_all(in_flight: bool) -> Any:
             if entry.run.finished:
                 render_entry(entry, latest=False)
         _older(history[1 + SHOWN_EARLIER :])
-    return slot
+    return pending
 
 
 # Earlier results drawn on every rerun. Each costs the browser a dozen elements to apply on every
