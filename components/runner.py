@@ -142,11 +142,12 @@ class Run:
         self.limits: Limits | None = None
         self.unheld: set[str] = set()
         self.started = time.perf_counter()
-        # Jobs whose request has left (or that ended without one), and how many can leave at
-        # once (the runner's pool size): see `wait_departures`.
-        self._left: set[str] = set()
+        # Jobs whose request has left, jobs that ended (sent or not), and how many can be out
+        # at once (the runner's pool size): see `wait_departures`.
+        self._sent: set[str] = set()
+        self._ended: set[str] = set()
         self._departed = threading.Event()
-        self.departures_expected = len(jobs)
+        self.at_once = len(jobs)
         if not jobs:
             self._done.set()
             self._departed.set()
@@ -162,7 +163,7 @@ class Run:
         with self._lock:
             self._outcomes[outcome.job.id] = outcome
             self._previews.pop(outcome.job.id, None)
-            self._left.add(outcome.job.id)
+            self._ended.add(outcome.job.id)
             self._check_done()
         self._news.set()
 
@@ -183,11 +184,14 @@ class Run:
     def departing(self, job: Job) -> None:
         """The job's request is leaving now (its "sent" row is written)."""
         with self._lock:
-            self._left.add(job.id)
+            self._sent.add(job.id)
             self._check_done()
 
     def wait_departures(self, timeout: float) -> bool:
-        """Wait (at most `timeout`) until every job that can leave at once has left or ended.
+        """Wait (at most `timeout`) until as many requests have left as can be out at once
+        (less the jobs that ended without sending: answered from the log, refused, cancelled),
+        or every job has left or ended. Another run's jobs holding workers or provider slots
+        can keep that from happening: then the timeout ends the wait.
 
         The page that sent the run waits here before drawing: a script run drawing the page
         holds the GIL for milliseconds at a time, and each worker writing its "sent" row and
@@ -196,7 +200,9 @@ class Run:
         return self._departed.wait(timeout)
 
     def _check_done(self) -> None:  # the caller holds self._lock
-        if len(self._left) >= self.departures_expected:
+        unsent = len(self._ended - self._sent)
+        can_leave = min(self.at_once, len(self.jobs) - unsent)
+        if len(self._sent) >= can_leave or len(self._sent | self._ended) >= len(self.jobs):
             self._departed.set()
         if len(self._outcomes) + len(self.cancelled) >= len(self.jobs):
             self._done.set()
@@ -234,7 +240,7 @@ class Run:
             self._on_cancel(ids)
         with self._lock:
             self.cancelled.update(ids)
-            self._left.update(ids)
+            self._ended.update(ids)
             self._check_done()
         self._news.set()
         return len(ids)
@@ -245,7 +251,7 @@ class Run:
             self._on_cancel([job.id])
         with self._lock:
             self.cancelled.add(job.id)
-            self._left.add(job.id)
+            self._ended.add(job.id)
             self._check_done()
         self._news.set()
 
@@ -319,7 +325,7 @@ class Runner:
             free = set()
         run = Run(jobs, on_cancel=self._release)
         run.limits, run.unheld = limits, free
-        run.departures_expected = min(len(jobs), self.concurrency)
+        run.at_once = min(len(jobs), self.concurrency)
         try:
             run.track([self._pool.submit(self._work, run, job) for job in jobs])
         except BaseException:

@@ -53,6 +53,27 @@ def test_departures_are_awaited_only_for_what_can_leave_at_once(backend, stores)
     runner.shutdown()
 
 
+def test_jobs_answered_from_the_log_do_not_count_as_departures(backend, stores):
+    """Eight jobs, four workers, the first four answered from the log at once: the wait ends
+    when the four new requests are out, not when the four answers from the log are in."""
+    log, images = stores
+    client = FluxClient(None, backend.base_url)
+    first = Runner(client, log, images, backend="offline", session_id="s", concurrency=1)
+    done = first.run(jobs(4), timeout=20)
+    assert all(o.ok for o in done)
+    first.shutdown()
+    backend.latency = 1.0
+    runner = runner_for(backend, stores, concurrency=4)
+    fresh = [Job(GenerationRequest(prompt=f"new {i}", seed=100 + i)) for i in range(4)]
+    run = runner.submit(jobs(4) + fresh)
+    assert run.wait_departures(5.0)
+    sent = log.query(status=RowStatus.SENT.value)
+    assert set(sent["id"]) == {j.id for j in fresh}  # all four new ones are out
+    assert len(run.outcomes) == 4 and all(o.from_row for o in run.outcomes.values())
+    assert run.wait(20)
+    runner.shutdown()
+
+
 def test_a_run_that_sends_nothing_does_not_hold_the_page(backend, stores):
     """Input refused before sending never departs, but it ends: the wait is over."""
     runner = runner_for(backend, stores)

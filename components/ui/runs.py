@@ -85,9 +85,11 @@ def submit(jobs: list[Job]) -> Run:
 REDRAW_PAUSE_S = 0.2
 
 
-def before_redraw() -> None:
-    """Give the browser the picture before the page's full redraw reaches it."""
-    time.sleep(REDRAW_PAUSE_S)
+def before_redraw(drawn_at: float | None = None) -> None:
+    """Give the browser the picture before the page's full redraw reaches it: the pause runs
+    from `drawn_at` (perf_counter) when the picture went out earlier, else from now."""
+    waited = 0.0 if drawn_at is None else time.perf_counter() - drawn_at
+    time.sleep(max(0.0, REDRAW_PAUSE_S - waited))
     # A click in the pause (a page switch above all) is taken here, where Streamlit can stop
     # the run, rather than merged into the rerun that follows and lost.
     st.empty()

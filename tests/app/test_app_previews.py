@@ -86,6 +86,8 @@ def test_a_cell_whose_save_fails_after_its_picture_says_so(data, monkeypatch):
         "fill_preview",
         lambda slot, cell, aspect, out: held.drawn(cell.row_id),
     )
+    said: list[bool] = []  # whether each cell's completion drew its error in the live grid
+    wrap(monkeypatch, compare_grid, "complete", lambda box, cell, later, out: said.append(out))
     at = AppTest.from_file(COMPARE, default_timeout=30)
     at.run()
     at.text_area(key="cmp_prompt").input("a red car").run()
@@ -94,6 +96,7 @@ def test_a_cell_whose_save_fails_after_its_picture_says_so(data, monkeypatch):
     at.run()
     assert not at.exception
     assert held.in_order == [True] * 4
+    assert said == [True] * 4
     assert "No space left on device" in rendered(at)
     rows = LogStore(data / "studio.db").query()
     assert set(rows["status"]) == {"error"} and set(rows["error_type"]) == {"storage"}
@@ -115,3 +118,23 @@ def test_generate_shows_the_picture_before_it_is_saved_and_the_card_after(data, 
     assert not at.exception
     assert held.in_order == [True]
     assert "seed" in rendered(at) and len(LogStore(data / "studio.db").query(status="ok")) == 1
+
+
+def test_a_generate_card_whose_save_fails_after_its_picture_says_so(data, monkeypatch):
+    held = Held(monkeypatch, fail="")
+    wrap(
+        monkeypatch,
+        gen_results,
+        "_preview",
+        lambda slot, entry, early, out: out and held.drawn(entry.job.id),
+    )
+    at = new_app()
+    at.run()
+    at.text_area(key="prompt").input("a lighthouse").run()
+    button(at, "Generate").click()
+    run_until(at, lambda a: "not saved" in rendered(a))
+    assert not at.exception
+    assert held.in_order == [True]
+    assert "No space left on device" in rendered(at)
+    (status,) = LogStore(data / "studio.db").query()["status"]
+    assert status == "error"

@@ -114,13 +114,21 @@ def complete(box: Any, cell: SheetCell, later: Later) -> bool:
     """The rest of a previewed cell, from its outcome: its judging controls (drawn by
     `fill_later`) and, if saving failed, the error first. True when something was drawn
     now (the error); a cell that saved sends the browser nothing yet."""
-    if cell.status != CellStatus.ERROR:
-        _controls(cell, later, box)
-        return False
-    with box:
-        _error(cell)
+    drew = _failed(cell)
+    if drew:
+        with box:
+            _error(cell)
     _controls(cell, later, box)
-    return True
+    return drew
+
+
+def _failed(cell: SheetCell) -> bool:
+    """An error to show: the request's, or a live cell's picture that could not be saved (its
+    status stays OK: the provider answered, and the picture is in memory, with no file). A
+    saved picture still waiting for the bucket is not an error here."""
+    if cell.status == CellStatus.ERROR:
+        return True
+    return cell.error_type == ErrorType.STORAGE and cell.image_path is None
 
 
 def fill_later(later: Later) -> None:
@@ -166,7 +174,7 @@ def _cell(cell: SheetCell, aspect: float, later: Later | None = None, slot: Any 
             st.caption(md_escape(cell.facts))
         else:
             st.caption(STATUS_TEXT.get(cell.status, ""))
-        if cell.status == CellStatus.ERROR:
+        if _failed(cell):
             _error(cell)
     _controls(cell, later, box)
 

@@ -317,10 +317,10 @@ def finish(filling: Filling | None) -> None:
         filling.current.waits = True
         _next_run(filling.current.group_id)
         return
-    run, shown = filling.current.run, -1.0
+    run, shown, drawn_at = filling.current.run, -1.0, time.perf_counter()
     later: compare_grid.Later = []
     while True:
-        run.wait_news(WAIT_SLICE_S)
+        # Look first, wait at the end: a stopped run before this one may have taken the news.
         finished = run.finished  # read before the outcomes: none can land unseen after it
         outcomes, cancelled, previews = run.outcomes, run.cancelled, run.previews
         filled_now = False
@@ -349,7 +349,9 @@ def finish(filling: Filling | None) -> None:
         # A burst's pictures first; their controls once a slice brings nothing new. Not at the
         # end: the judging view that follows draws them, and the browser would apply them
         # while it still owes the last picture (measured: 20 deltas, 90 ms before its <img>).
-        if not (filled_now or finished):
+        if filled_now:
+            drawn_at = time.perf_counter()
+        elif not finished:
             compare_grid.fill_later(later)
         elapsed = round(time.perf_counter() - run.started, 1)
         # The label moves by tenths, and not while cells land: each delta costs the browser a
@@ -359,7 +361,8 @@ def finish(filling: Filling | None) -> None:
             _progress(filling)
         if finished and not filling.waiting:
             break
-    runs.before_redraw()
+        run.wait_news(WAIT_SLICE_S)
+    runs.before_redraw(drawn_at)
     st.rerun()
 
 
