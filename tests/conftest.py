@@ -1,4 +1,5 @@
-"""Shared fixtures: real image bytes, a threaded fault server, a recording sleep."""
+"""Shared fixtures: real image bytes, a threaded fault server, a recording sleep, the offline
+backend, a real log and image folder."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ from collections.abc import Iterator
 import pytest
 from pytest_httpserver import HTTPServer
 
+from components.images.store import ImageStore
+from components.log.store import LogStore
+from components.offline.server import OfflineBackend
 from samples import threaded_server
 
 
@@ -122,3 +126,16 @@ def s3_bucket(s3_server):
     bucket = S3Bucket(Where(name, "studio/"), endpoint_url=s3_server, region="us-east-1")
     bucket.client.create_bucket(Bucket=name)
     return bucket
+
+
+@pytest.fixture
+def backend():
+    """The offline backend's server at latency 0 (tests may change its latency)."""
+    with OfflineBackend(latency=0) as server:
+        yield server
+
+
+@pytest.fixture
+def stores(tmp_path):
+    """A real SQLite log and image folder in the test's own folder."""
+    return LogStore(tmp_path / "studio.db"), ImageStore(tmp_path)

@@ -12,26 +12,13 @@ from werkzeug import Response
 from components.api.client import FluxClient
 from components.api.contract import CLIENT_REQUEST_ID_HEADER, GenerationRequest
 from components.api.errors import InternalError, ValidationError
-from components.images.store import ImageStore, read_params
+from components.images.store import read_params
 from components.log.schema import RowStatus
-from components.log.store import LogStore
-from components.offline.server import OfflineBackend
 from components.runner import Job, Run, Runner, Status
 from samples import image_bytes
 
 GEN = "/v1/images/generations"
 KEY44 = "sk-aiml-0123456789abcdefghijklmnopqrstuvwxyz"
-
-
-@pytest.fixture
-def backend():
-    with OfflineBackend(latency=0) as server:
-        yield server
-
-
-@pytest.fixture
-def stores(tmp_path):
-    return LogStore(tmp_path / "studio.db"), ImageStore(tmp_path)
 
 
 def make_runner(base_url, stores, concurrency=4, backend="offline", **client_kw) -> Runner:

@@ -6,27 +6,13 @@ from __future__ import annotations
 import io
 import threading
 
-import pytest
 from PIL import Image
 
 from components.api.client import FluxClient
 from components.api.contract import GenerationRequest
-from components.images.store import THUMB_MAX_SIDE, ImageStore
+from components.images.store import THUMB_MAX_SIDE
 from components.log.schema import RowStatus
-from components.log.store import LogStore
-from components.offline.server import OfflineBackend
 from components.runner import Job, Outcome, Run, Runner
-
-
-@pytest.fixture
-def backend():
-    with OfflineBackend(latency=0) as server:
-        yield server
-
-
-@pytest.fixture
-def stores(tmp_path):
-    return LogStore(tmp_path / "studio.db"), ImageStore(tmp_path)
 
 
 def runner_for(backend, stores, concurrency: int = 4) -> Runner:

@@ -102,8 +102,8 @@ def test_a_cell_whose_save_fails_after_its_picture_says_so(data, monkeypatch):
     assert set(rows["status"]) == {"error"} and set(rows["error_type"]) == {"storage"}
 
 
-def test_generate_shows_the_picture_before_it_is_saved_and_the_card_after(data, monkeypatch):
-    held = Held(monkeypatch)
+def generate(monkeypatch, held: Held, shown: Callable[[AppTest], bool]) -> AppTest:
+    """Click Generate on the whole app, with saving held until the page drew the picture."""
     wrap(
         monkeypatch,
         gen_results,
@@ -114,27 +114,21 @@ def test_generate_shows_the_picture_before_it_is_saved_and_the_card_after(data, 
     at.run()
     at.text_area(key="prompt").input("a lighthouse").run()
     button(at, "Generate").click()
-    run_until(at, lambda a: any(b.label == "View" for b in a.button))
+    run_until(at, shown)
     assert not at.exception
     assert held.in_order == [True]
+    return at
+
+
+def test_generate_shows_the_picture_before_it_is_saved_and_the_card_after(data, monkeypatch):
+    at = generate(
+        monkeypatch, Held(monkeypatch), lambda a: any(b.label == "View" for b in a.button)
+    )
     assert "seed" in rendered(at) and len(LogStore(data / "studio.db").query(status="ok")) == 1
 
 
 def test_a_generate_card_whose_save_fails_after_its_picture_says_so(data, monkeypatch):
-    held = Held(monkeypatch, fail="")
-    wrap(
-        monkeypatch,
-        gen_results,
-        "_preview",
-        lambda slot, entry, early, out: out and held.drawn(entry.job.id),
-    )
-    at = new_app()
-    at.run()
-    at.text_area(key="prompt").input("a lighthouse").run()
-    button(at, "Generate").click()
-    run_until(at, lambda a: "not saved" in rendered(a))
-    assert not at.exception
-    assert held.in_order == [True]
+    at = generate(monkeypatch, Held(monkeypatch, fail=""), lambda a: "not saved" in rendered(a))
     assert "No space left on device" in rendered(at)
     (status,) = LogStore(data / "studio.db").query()["status"]
     assert status == "error"

@@ -22,8 +22,7 @@ from components.compare.sheet import (
     sheet_from_rows,
     sheet_from_run,
 )
-from components.images.store import ImageStore, read_params
-from components.log.store import LogStore
+from components.images.store import read_params
 from components.offline.server import OfflineBackend
 from components.runner import Runner
 
@@ -32,11 +31,6 @@ from components.runner import Runner
 def backend():
     with OfflineBackend(latency=0) as server:
         yield server
-
-
-@pytest.fixture
-def stores(tmp_path):
-    return LogStore(tmp_path / "studio.db"), ImageStore(tmp_path)
 
 
 def run_plan(plan, backend, stores, group_id="g1"):
