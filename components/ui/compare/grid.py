@@ -16,6 +16,7 @@ import streamlit as st
 from components.api.errors import ErrorType
 from components.compare.sheet import WRAP, CellStatus, Sheet, SheetCell
 from components.images import letterbox
+from components.runner import UPLOAD_PENDING
 from components.ui import resources, reveal
 from components.ui.compare import judge as compare_judge
 from components.ui.messages import error_box
@@ -123,12 +124,16 @@ def complete(box: Any, cell: SheetCell, later: Later) -> bool:
 
 
 def _failed(cell: SheetCell) -> bool:
-    """An error to show: the request's, or a live cell's picture that could not be saved (its
-    status stays OK: the provider answered, and the picture is in memory, with no file). A
-    saved picture still waiting for the bucket is not an error here."""
+    """An error to show: the request's, or a live cell's storage failure (its status stays OK:
+    the provider answered and the picture is here, but its file or its log row was not
+    saved). A saved picture still waiting for the bucket is not an error here."""
     if cell.status == CellStatus.ERROR:
         return True
-    return cell.error_type == ErrorType.STORAGE and cell.image_path is None
+    note = cell.error_message or ""
+    return cell.error_type == ErrorType.STORAGE and not note.startswith(_UPLOAD_PENDING)
+
+
+_UPLOAD_PENDING = UPLOAD_PENDING.split("{", 1)[0]
 
 
 def fill_later(later: Later) -> None:

@@ -236,7 +236,7 @@ class Filling:
 
 def _progress(filling: Filling) -> None:
     run, total = filling.current.run, len(filling.current.jobs)
-    done = len(run.outcomes)
+    done = len(set(run.outcomes) | set(run.previews))  # a picture on screen is done to the eye
     elapsed = time.perf_counter() - run.started
     filling.progress.progress(
         done / total, text=f"Running: {done} of {total} done · {elapsed:.1f} s"

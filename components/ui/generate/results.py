@@ -262,7 +262,7 @@ def finish(pending: Pending | None) -> None:
         if not previewed and elapsed != shown:  # the label moves by tenths: no message for nothing
             shown = elapsed
             _waiting(slot, entry)
-        elif previewed and elapsed - shown >= 0.2:
+        elif previewed and round((elapsed - shown) * 10) >= 2:
             # Saving is slow (a busy disk or log): an empty mark now and then is where a click
             # elsewhere can stop this run, as the label's updates were.
             shown = elapsed
