@@ -211,11 +211,10 @@ def _preview(slot: Any, entry: GenEntry, early: Outcome) -> bool:
 
 @dataclass
 class Pending:
-    """Where the run in flight is drawn, and whether its pictures (or its card) already are."""
+    """Where the run in flight is drawn, and when its pictures (or its card) were, if yet."""
 
     slot: Any
-    drawn: bool = False
-    drawn_at: float | None = None  # perf_counter when they were
+    drawn_at: float | None = None  # perf_counter
 
 
 EARLY_WAIT_S = 0.15
@@ -249,29 +248,27 @@ def finish(pending: Pending | None) -> None:
     run picks the wait up again (the run lives in the session, its work in the runner)."""
     if pending is None:
         return
-    slot, entry = pending.slot, entries()[0]
+    slot, entry, drawn_at = pending.slot, entries()[0], pending.drawn_at
     # The label was just drawn (render_all); look before each wait, as `_early` may have
     # taken the news of a preview it was too late for.
-    shown, previewed = round(time.perf_counter() - entry.run.started, 1), pending.drawn
-    drawn_at = pending.drawn_at
+    shown = round(time.perf_counter() - entry.run.started, 1)
     while not entry.run.finished:
-        if not previewed and (early := entry.run.previews.get(entry.job.id)) is not None:
-            previewed = _preview(slot, entry, early)
+        early = entry.run.previews.get(entry.job.id) if drawn_at is None else None
+        if early is not None and _preview(slot, entry, early):
             drawn_at = time.perf_counter()
         elapsed = round(time.perf_counter() - entry.run.started, 1)
-        if not previewed and elapsed != shown:  # the label moves by tenths: no message for nothing
+        if drawn_at is None and elapsed != shown:  # the label moves by tenths, no more often
             shown = elapsed
             _waiting(slot, entry)
-        elif previewed and round((elapsed - shown) * 10) >= 2:
+        elif drawn_at is not None and round((elapsed - shown) * 10) >= 2:
             # Saving is slow (a busy disk or log): an empty mark now and then is where a click
             # elsewhere can stop this run, as the label's updates were.
             shown = elapsed
             st.empty()
         entry.run.wait_news(WAIT_SLICE_S)
-    if not previewed:
+    if drawn_at is None:
         with slot.container():
             render_entry(entry, latest=True)
-        drawn_at = None
     # Else the pictures are up; the card's buttons come with the redraw.
     runs.before_redraw(drawn_at)
     st.rerun()  # the picture is on screen; this redraw re-enables the Generate button
@@ -290,8 +287,7 @@ def render_all(in_flight: bool) -> Pending | None:
     first = history[0]
     if in_flight:
         pending = Pending(st.empty())
-        pending.drawn = _early(pending.slot, first)
-        if pending.drawn:
+        if _early(pending.slot, first):
             pending.drawn_at = time.perf_counter()
         else:
             _waiting(pending.slot, first)
