@@ -15,6 +15,29 @@ from people import frame_text
 from app_process import CHROMIUM_ARGS, App, chromium_path, start_app
 
 pytestmark = pytest.mark.e2e
+LOG_TAIL = 4000
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed browser test carries the app's own log and what the page showed, so a failure
+    seen only in CI can be read from CI's output."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.failed:
+        return
+    funcargs = getattr(item, "funcargs", {})
+    for name, value in funcargs.items():
+        if isinstance(value, App) and value.log_path.exists():
+            tail = value.log_path.read_text(errors="replace")[-LOG_TAIL:]
+            report.sections.append((f"app log ({name}, last {LOG_TAIL} characters)", tail))
+    page = funcargs.get("page")
+    if page is not None:
+        try:
+            shown = f"{page.url}\n{page.locator('body').inner_text(timeout=2000)}"
+        except Exception as error:  # the page may be gone; the log above still helps
+            shown = f"(could not read the page: {error})"
+        report.sections.append(("page text", shown[-LOG_TAIL:]))
 
 
 @pytest.fixture(scope="session")
