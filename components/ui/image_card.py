@@ -50,7 +50,7 @@ def _abs(rel: str | None) -> Path | None:
     return images.local_path(rel)  # with a bucket, fetched into the data folder first
 
 
-def _thumb_source(card: CardImage) -> str | bytes | None:
+def thumb_source(card: CardImage) -> str | bytes | None:
     _, images = resources.stores()
     if card.thumb_path:
         thumb = _abs(card.thumb_path)
@@ -154,7 +154,7 @@ def image_card(card: CardImage) -> None:
     with st.container(border=True):
         still_hidden = reveal.hidden(card.nsfw, card.row_id, card.index)
         if not still_hidden:
-            source = _thumb_source(card)
+            source = thumb_source(card)
             if source is not None:
                 # alt: screen readers get more than "image", and tests tell results apart.
                 st.image(source, width="stretch", alt=f"result, seed {card.seed}")

@@ -100,6 +100,29 @@ def test_generate_shows_the_image_card_and_the_request():
     assert "Bearer <YOUR_AIMLAPI_KEY>" in python  # a placeholder, never a key
 
 
+def test_earlier_results_are_one_strip_of_pictures_with_their_cards_a_click_away():
+    at = new_app()
+    at.run()
+    at.button_group(key="num_images").set_value(3)
+    for seed in (11, 12, 13, 14):
+        at.number_input(key="seed").set_value(seed)
+        at.text_area(key="prompt").set_value(f"a fox, take {seed}")
+        button(at, "Generate").click()
+        run_until(at, lambda a, s=seed: any(c.value.startswith(f"seed {s} · ") for c in a.caption))
+    assert not at.exception
+    strip = [i for element in at.image for i in element.proto.imgs if i.alt.startswith("earlier")]
+    # Newest first, at most eight pictures: 3 of take 13, 3 of take 12, 2 of take 11.
+    assert [i.caption for i in strip] == ["seed 13"] * 3 + ["seed 12"] * 3 + ["seed 11"] * 2
+    assert len({i.url for i in strip}) == 8
+    # Their cards (with times and every action) are drawn only once their expander is open.
+    assert not any(c.value.startswith("seed 13 · ") for c in at.caption)
+    box = next(e for e in at.expander if e.label.startswith("Their cards (3)"))
+    at.session_state[box.key] = True
+    at.run()
+    for seed in (11, 12, 13):
+        assert any(re.fullmatch(rf"seed {seed} · \d+\\?\.\d s", c.value) for c in at.caption)
+
+
 def test_provider_text_is_escaped_not_rendered():
     at = new_app()
     at.run()

@@ -80,6 +80,41 @@ def test_nsfw_images_stay_hidden_until_revealed(provider):
     assert not button(at, "View").disabled
 
 
+def test_a_flagged_picture_stays_out_of_the_strip_of_earlier_results(provider):
+    """Earlier results are drawn as a strip of small pictures; a flagged one is revealed on
+    its card only, never shown there."""
+    answers = iter([(98, True), (99, False)])
+
+    def answer(_request):
+        seed, flagged = next(answers)
+        body = {
+            "images": [{"url": provider.url_for(f"/cdn/{seed}.jpg"), "width": 64, "height": 36}],
+            "seed": seed,
+            "has_nsfw_concepts": [flagged],
+        }
+        return Response(json.dumps(body), content_type="application/json")
+
+    provider.expect_request("/v1/images/generations").respond_with_handler(answer)
+    provider.expect_request("/cdn/98.jpg").respond_with_data(
+        image_bytes(), content_type="image/jpeg"
+    )
+    provider.expect_request("/cdn/99.jpg").respond_with_data(
+        image_bytes(color=(0, 90, 200)), content_type="image/jpeg"
+    )
+    at = generate("flagged first")
+    run_until(at, lambda a: any("flagged" in w.value for w in a.warning))
+    at.text_area(key="prompt").set_value("then a clean one")
+    button(at, "Generate").click()
+    run_until(at, lambda a: any("seed 99 ·" in c.value for c in a.caption))
+    assert not at.exception
+    shown = [i for element in at.image for i in element.proto.imgs]
+    assert [i.alt for i in shown] == ["result, seed 99"]  # the flagged 98 is in no strip
+    box = next(e for e in at.expander if e.label.startswith("Their cards (1)"))
+    at.session_state[box.key] = True  # its card, with the notice and its Reveal button
+    at.run()
+    assert any("flagged this image as NSFW" in w.value for w in at.warning)
+
+
 def test_shape_b_says_the_seed_is_unknown_and_shows_credits(provider):
     png = image_bytes(48, 48, "PNG")
 

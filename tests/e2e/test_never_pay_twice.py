@@ -151,9 +151,12 @@ def test_a_seeded_repeat_is_shown_from_the_log_and_generate_anyway_sends_it(
     assert provider.count == 2
     assert provider.posts[1]["seed"] == SEED and provider.posts[1]["prompt"] == PROMPT
     assert provider.ids[0] != provider.ids[1]
-    # The latest result was sent, so it offers no "Generate anyway"; the earlier note stays.
+    # The latest result was sent, so it offers no "Generate anyway"; the earlier one, now in
+    # the strip of earlier pictures, still says where it came from.
     expect(page.get_by_role("button", name="Generate anyway")).to_have_count(0)
-    expect(note).to_be_visible()
+    expect(note).to_have_count(0)
+    from_log = page.locator(MAIN).get_by_text(f"seed {SEED} · from the log", exact=True)
+    expect(from_log).to_have_count(1)
     no_exception(page)
     html = page.content() + "\n".join(page.ws_frames)
     assert KEY not in html and KEY[:-4] not in html
