@@ -346,12 +346,13 @@ def finish(filling: Filling | None) -> None:
                 continue
             del filling.waiting[job_id]
             filled_now = filled_now or drew
-        # A burst's pictures first; their controls once a slice brings nothing new. Not at the
-        # end: the judging view that follows draws them, and the browser would apply them
-        # while it still owes the last picture (measured: 20 deltas, 90 ms before its <img>).
+        # A burst's pictures first; their controls once no picture went out for as long as
+        # the redraw's pause (the browser may still be applying the last one), and not at the
+        # end: the judging view that follows draws them. Sent sooner, they reached the browser
+        # with the pictures it still owed (measured: 20 deltas, 90 ms before the last <img>).
         if filled_now:
             drawn_at = time.perf_counter()
-        elif not finished:
+        elif not finished and time.perf_counter() - drawn_at >= runs.REDRAW_PAUSE_S:
             compare_grid.fill_later(later)
         elapsed = round(time.perf_counter() - run.started, 1)
         # The label moves by tenths, and not while cells land: each delta costs the browser a
