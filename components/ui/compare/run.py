@@ -352,12 +352,13 @@ def finish(filling: Filling | None) -> None:
         # with the pictures it still owed (measured: 20 deltas, 90 ms before the last <img>).
         if filled_now:
             drawn_at = time.perf_counter()
-        elif not finished and time.perf_counter() - drawn_at >= runs.REDRAW_PAUSE_S:
+        quiet = time.perf_counter() - drawn_at >= runs.REDRAW_PAUSE_S
+        if quiet and not finished:
             compare_grid.fill_later(later)
         elapsed = round(time.perf_counter() - run.started, 1)
-        # The label moves by tenths, and not while cells land: each delta costs the browser a
-        # render pass of the page (each draw is also where a stop lands).
-        if elapsed != shown and not filled_now:
+        # The label moves by tenths, and not while cells land (the same pause): each delta
+        # costs the browser a render pass of the page. Each draw is also where a stop lands.
+        if elapsed != shown and quiet:
             shown = elapsed
             _progress(filling)
         if finished and not filling.waiting:
