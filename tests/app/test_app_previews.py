@@ -6,15 +6,19 @@ up. Only the timing is steered: the backend, the files and the log are real."""
 
 from __future__ import annotations
 
+import base64
+import io
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from apptest_utils import button, new_app, rendered, run_until
-from components.images.store import ImageStore
+from components.images.store import THUMB_MAX_SIDE, ImageStore
 from components.log.store import LogStore
+from components.ui import inline_image
 from components.ui.compare import grid as compare_grid
 from components.ui.generate import results as gen_results
 
@@ -58,8 +62,22 @@ def wrap(monkeypatch, module, name: str, after: Callable) -> None:
     monkeypatch.setattr(module, name, wrapped)
 
 
+def inline_pictures(monkeypatch) -> list[Image.Image]:
+    """Every picture a page sends inside its message (a data: URL), decoded."""
+    sent: list[Image.Image] = []
+
+    def keep(picture, out):
+        head, payload = out.split(",", 1)
+        assert head == "data:image/jpeg;base64"
+        sent.append(Image.open(io.BytesIO(base64.b64decode(payload))))
+
+    wrap(monkeypatch, inline_image, "data_url", keep)
+    return sent
+
+
 def test_compare_cells_show_their_pictures_before_they_are_saved(data, monkeypatch):
     held = Held(monkeypatch)
+    inline = inline_pictures(monkeypatch)
     wrap(
         monkeypatch,
         compare_grid,
@@ -75,6 +93,11 @@ def test_compare_cells_show_their_pictures_before_they_are_saved(data, monkeypat
     assert not at.exception
     assert held.in_order == [True] * 4
     assert len(at.get("feedback")) == 4  # the judging view: every cell landed and can be rated
+    # Each preview went inside the page's message, a thumbnail; the judging view that follows
+    # shows media URLs (cached by the browser, sent once).
+    assert len(inline) == 4 and all(max(i.size) <= THUMB_MAX_SIDE for i in inline)
+    shown = [i.url for e in at.image for i in e.proto.imgs if i.alt.startswith("result")]
+    assert len(shown) == 4 and not any(url.startswith("data:") for url in shown)
     assert len(LogStore(data / "studio.db").query(status="ok")) == 4
 
 
@@ -121,10 +144,15 @@ def generate(monkeypatch, held: Held, shown: Callable[[AppTest], bool]) -> AppTe
 
 
 def test_generate_shows_the_picture_before_it_is_saved_and_the_card_after(data, monkeypatch):
+    inline = inline_pictures(monkeypatch)
     at = generate(
         monkeypatch, Held(monkeypatch), lambda a: any(b.label == "View" for b in a.button)
     )
     assert "seed" in rendered(at) and len(LogStore(data / "studio.db").query(status="ok")) == 1
+    # The first look was the thumbnail inside the page's message; the card is a media URL.
+    assert len(inline) == 1 and max(inline[0].size) == THUMB_MAX_SIDE
+    (card,) = [i.url for e in at.image for i in e.proto.imgs if i.alt.startswith("result")]
+    assert card.startswith("/") and "media" in card
 
 
 def test_a_generate_card_whose_save_fails_after_its_picture_says_so(data, monkeypatch):

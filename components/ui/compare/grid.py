@@ -17,7 +17,7 @@ from components.api.errors import ErrorType
 from components.compare.sheet import WRAP, CellStatus, Sheet, SheetCell
 from components.images import letterbox
 from components.runner import UPLOAD_PENDING
-from components.ui import resources, reveal
+from components.ui import inline_image, resources, reveal
 from components.ui.compare import judge as compare_judge
 from components.ui.messages import error_box
 from components.ui.safe import md_escape
@@ -56,7 +56,9 @@ def _empty_box(aspect: float, status: str) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode()
 
 
-def _picture(cell: SheetCell, aspect: float) -> None:
+def _picture(cell: SheetCell, aspect: float, *, inline: bool = False) -> None:
+    """The cell's picture (letterboxed to the grid's shape), the flagged notice, or a
+    placeholder. `inline`: a fresh preview, sent inside the page's message (inline_image)."""
     if cell.has_image and reveal.is_hidden(cell.nsfw, cell.row_id):
         # The placeholder goes above the notice, which reveal.hidden draws as it decides.
         slot = st.container()
@@ -71,7 +73,8 @@ def _picture(cell: SheetCell, aspect: float) -> None:
             data = _boxed(cell.thumb_path, cell.image_path, round(aspect, 4))
         if data is not None:
             # alt names the cell: a result is told apart from a placeholder by it (tests too).
-            st.image(data, width="stretch", alt=f"result {cell.label}")
+            picture = inline_image.data_url(data) if inline else data
+            st.image(picture, width="stretch", alt=f"result {cell.label}")
             return
     _placeholder(cell, aspect)
 
@@ -106,7 +109,7 @@ def fill_preview(slot: Any, cell: SheetCell, aspect: float) -> Any:
     lands."""
     box = _box(cell, slot)
     with box:
-        _picture(cell, aspect)
+        _picture(cell, aspect, inline=True)
         st.caption(md_escape(cell.facts))
     return box
 

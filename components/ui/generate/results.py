@@ -13,7 +13,7 @@ from components.api.contract import GenerationRequest
 from components.api.snippets import curl_snippet, python_snippet
 from components.log.schema import BackendName
 from components.runner import Job, Outcome, Run
-from components.ui import connection, reveal, runs, state
+from components.ui import connection, inline_image, reveal, runs, state
 from components.ui.image_card import CardImage, image_card, thumb_source
 from components.ui.messages import error_box
 from components.ui.safe import md_escape, shorten
@@ -205,7 +205,8 @@ def _preview(slot: Any, entry: GenEntry, early: Outcome) -> bool:
         grid = st.grid(min_column_width=CARD_MIN_WIDTH, gap="small")
         for image in result.images:
             with grid, st.container(border=True):
-                st.image(image.data, width="stretch", alt=f"result, seed {result.seed}")
+                picture = inline_image.data_url(image.data)  # see components/ui/inline_image.py
+                st.image(picture, width="stretch", alt=f"result, seed {result.seed}")
     return True
 
 
