@@ -466,9 +466,17 @@ class Runner:
         seed = reusable_seed(job.request)
         if found is not None:
             row, stored = found
+            # The row keeps one flag for all its images: a flagged original stays hidden when
+            # it is shown again from the log.
+            flagged = row.get("nsfw")
+            nsfw = None if flagged is None else bool(flagged)
             images = [
                 GeneratedImage(
-                    data=data, width=s.width, height=s.height, content_type=s.content_type
+                    data=data,
+                    width=s.width,
+                    height=s.height,
+                    content_type=s.content_type,
+                    nsfw=nsfw,
                 )
                 for s, data in stored
             ]

@@ -5,9 +5,10 @@ Measured with bench/latency.py (alternating rounds, 30 each, latency 0): click G
 picture 0.237 s with the thumbnail as a media file, 0.176 s inline; from the provider's last
 byte 0.195 -> 0.128 s. The media request waited for the server's event loop, which the script
 run drawing the rest of the page kept busy. The redraw that follows shows the same thumbnail
-from its file (a media URL the browser caches), so a data URL is sent once per result; the
-browser keeps showing the inline picture until the media one is decoded (no blank frame was
-measured beyond what the redraw itself causes).
+from its file (a media URL the browser caches), so a data URL is sent about once per result
+(again only when a click stopped the waiting run and the next one draws it before it lands).
+The browser keeps showing the inline picture until the media one is decoded (no blank frame
+was measured beyond what the redraw itself causes).
 """
 
 from __future__ import annotations

@@ -114,9 +114,10 @@ def test_earlier_results_are_one_strip_of_pictures_with_their_cards_a_click_away
     # Newest first, at most eight pictures: 3 of take 13, 3 of take 12, 2 of take 11.
     assert [i.caption for i in strip] == ["seed 13"] * 3 + ["seed 12"] * 3 + ["seed 11"] * 2
     assert len({i.url for i in strip}) == 8
-    # Their cards (with times and every action) are drawn only once their expander is open.
+    # Their cards (with times and every action) are drawn only once the expander is open.
     assert not any(c.value.startswith("seed 13 · ") for c in at.caption)
-    box = next(e for e in at.expander if e.label.startswith("Their cards (3)"))
+    assert any(c.value == "Earlier in this session (3)" for c in at.caption)
+    box = next(e for e in at.expander if e.label.startswith("Each in full"))
     at.session_state[box.key] = True
     at.run()
     for seed in (11, 12, 13):

@@ -109,10 +109,34 @@ def test_a_flagged_picture_stays_out_of_the_strip_of_earlier_results(provider):
     assert not at.exception
     shown = [i for element in at.image for i in element.proto.imgs]
     assert [i.alt for i in shown] == ["result, seed 99"]  # the flagged 98 is in no strip
-    box = next(e for e in at.expander if e.label.startswith("Their cards (1)"))
+    box = next(e for e in at.expander if e.label.startswith("Each in full"))
     at.session_state[box.key] = True  # its card, with the notice and its Reveal button
     at.run()
     assert any("flagged this image as NSFW" in w.value for w in at.warning)
+
+
+def test_a_flagged_picture_answered_again_from_the_log_stays_hidden(provider):
+    answer = {
+        "images": [{"url": provider.url_for("/cdn/f.jpg"), "width": 64, "height": 36}],
+        "seed": 77,
+        "has_nsfw_concepts": [True],
+    }
+    provider.expect_request("/v1/images/generations").respond_with_json(answer)
+    provider.expect_request("/cdn/f.jpg").respond_with_data(
+        image_bytes(), content_type="image/jpeg"
+    )
+    at = new_app()
+    at.run()
+    at.text_area(key="prompt").set_value("flagged, twice")
+    at.number_input(key="seed").set_value(77)
+    button(at, "Generate").click()
+    run_until(at, lambda a: any("flagged" in w.value for w in a.warning))
+    button(at, "Generate").click()  # the same seeded request: answered from the log
+    run_until(at, lambda a: any("From the log" in i.value for i in a.info))
+    posts = [r for r, _ in provider.log if r.path.endswith("generations")]
+    assert len(posts) == 1
+    assert any("flagged this image as NSFW" in w.value for w in at.warning)
+    assert len(at.image) == 0  # neither the card nor the strip shows it
 
 
 def test_shape_b_says_the_seed_is_unknown_and_shows_credits(provider):

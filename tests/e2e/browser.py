@@ -40,7 +40,8 @@ def image_sources(page: Page, scope: str = "main") -> set[str]:
 def wait_for_new_images(
     page: Page, before: set[str], count: int = 1, timeout: float = 30
 ) -> set[str]:
-    """New content means a new /media URL; old images linger in the DOM during a rerun."""
+    """New content means a new image src (a data: URL for a fresh picture, a /media URL after);
+    old images linger in the DOM during a rerun."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         fresh = image_sources(page) - before

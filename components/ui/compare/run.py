@@ -318,6 +318,7 @@ def finish(filling: Filling | None) -> None:
         _next_run(filling.current.group_id)
         return
     run, shown, drawn_at = filling.current.run, -1.0, time.perf_counter()
+    pictured = False  # a picture went out in this wait: quiet only after the pause
     later: compare_grid.Later = []
     while True:
         # Look first, wait at the end: a stopped run before this one may have taken the news.
@@ -351,13 +352,14 @@ def finish(filling: Filling | None) -> None:
         # end: the judging view that follows draws them. Sent sooner, they reached the browser
         # with the pictures it still owed (measured: 20 deltas, 90 ms before the last <img>).
         if filled_now:
-            drawn_at = time.perf_counter()
-        quiet = time.perf_counter() - drawn_at >= runs.REDRAW_PAUSE_S
+            drawn_at, pictured = time.perf_counter(), True
+        quiet = not pictured or time.perf_counter() - drawn_at >= runs.REDRAW_PAUSE_S
         if quiet and not finished:
             compare_grid.fill_later(later)
         elapsed = round(time.perf_counter() - run.started, 1)
         # The label moves by tenths, and not while cells land (the same pause): each delta
-        # costs the browser a render pass of the page. Each draw is also where a stop lands.
+        # costs the browser a render pass of the page. Each draw is also where a stop lands,
+        # so a click during a burst of landings is taken within the pause and a slice.
         if elapsed != shown and quiet:
             shown = elapsed
             _progress(filling)

@@ -323,18 +323,20 @@ def _earlier(older: list[GenEntry]) -> None:
             continue
         for card in cards_for(outcome):
             if len(pictures) >= STRIP_MAX or reveal.is_hidden(card.nsfw, card.row_id, card.index):
-                continue  # a flagged picture is revealed on its card, never here
+                continue  # a flagged picture stays out until it is revealed on its card
             source = thumb_source(card)
             if source is None:
                 continue
             pictures.append(source)
             captions.append(_strip_caption(card, outcome))
             alts.append(f"earlier result, seed {card.seed}")
-    st.caption("Earlier in this session")
+    st.caption(f"Earlier in this session ({len(done)})")
     if pictures:
         st.image(pictures, caption=captions, width=STRIP_WIDTH, alt=alts)
+    # A fixed label: Streamlit ties an expander's open state to its label as well as its key,
+    # so a count in it would close the expander at every new result.
     box = st.expander(
-        f"Their cards ({len(done)}): view, download, reuse, compare",
+        "Each in full: view, download, reuse, errors",
         icon=":material/history:",
         key="gen_older",
         on_change="rerun",  # drawn only when opened
