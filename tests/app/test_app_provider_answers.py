@@ -58,16 +58,21 @@ def test_403_points_to_billing(provider):
     assert "top up credits" in text and "run out of credits" in text
 
 
-def test_nsfw_images_stay_hidden_until_revealed(provider):
+def answer_flagged(provider, seed: int) -> None:
+    """Every generation answers one picture with `seed`, flagged NSFW."""
     answer = {
-        "images": [{"url": provider.url_for("/cdn/n.jpg"), "width": 64, "height": 36}],
-        "seed": 99,
+        "images": [{"url": provider.url_for(f"/cdn/{seed}.jpg"), "width": 64, "height": 36}],
+        "seed": seed,
         "has_nsfw_concepts": [True],
     }
     provider.expect_request("/v1/images/generations").respond_with_json(answer)
-    provider.expect_request("/cdn/n.jpg").respond_with_data(
+    provider.expect_request(f"/cdn/{seed}.jpg").respond_with_data(
         image_bytes(), content_type="image/jpeg"
     )
+
+
+def test_nsfw_images_stay_hidden_until_revealed(provider):
+    answer_flagged(provider, 99)
     at = generate("something flagged")
     run_until(at, lambda a: any("flagged" in w.value for w in a.warning))
     assert any("flagged this image as NSFW" in w.value for w in at.warning)
@@ -116,15 +121,7 @@ def test_a_flagged_picture_stays_out_of_the_strip_of_earlier_results(provider):
 
 
 def test_a_flagged_picture_answered_again_from_the_log_stays_hidden(provider):
-    answer = {
-        "images": [{"url": provider.url_for("/cdn/f.jpg"), "width": 64, "height": 36}],
-        "seed": 77,
-        "has_nsfw_concepts": [True],
-    }
-    provider.expect_request("/v1/images/generations").respond_with_json(answer)
-    provider.expect_request("/cdn/f.jpg").respond_with_data(
-        image_bytes(), content_type="image/jpeg"
-    )
+    answer_flagged(provider, 77)
     at = new_app()
     at.run()
     at.text_area(key="prompt").set_value("flagged, twice")
