@@ -317,8 +317,8 @@ def finish(filling: Filling | None) -> None:
         filling.current.waits = True
         _next_run(filling.current.group_id)
         return
-    run, shown, drawn_at = filling.current.run, -1.0, time.perf_counter()
-    pictured = False  # a picture went out in this wait: quiet only after the pause
+    run, shown = filling.current.run, -1.0
+    drawn_at: float | None = None  # when a picture last went out in this wait
     later: compare_grid.Later = []
     while True:
         # Look first, wait at the end: a stopped run before this one may have taken the news.
@@ -352,8 +352,8 @@ def finish(filling: Filling | None) -> None:
         # end: the judging view that follows draws them. Sent sooner, they reached the browser
         # with the pictures it still owed (measured: 20 deltas, 90 ms before the last <img>).
         if filled_now:
-            drawn_at, pictured = time.perf_counter(), True
-        quiet = not pictured or time.perf_counter() - drawn_at >= runs.REDRAW_PAUSE_S
+            drawn_at = time.perf_counter()
+        quiet = drawn_at is None or time.perf_counter() - drawn_at >= runs.REDRAW_PAUSE_S
         if quiet and not finished:
             compare_grid.fill_later(later)
         elapsed = round(time.perf_counter() - run.started, 1)
