@@ -52,7 +52,7 @@ MAX_IMAGE_BYTES: int = contract.MAX_IMAGE_BYTES
 MAX_PARAMS_BYTES = 1024 * 1024
 # Deleting a day's last file (or clearing thumbnails) removes the emptied folder, which can
 # happen between a save's mkdir and its temp file: a save makes the folder again this often.
-SAVE_ATTEMPTS = 3
+SAVE_ATTEMPTS = 20  # a delete emptying the same day folder can win a few times in a row
 
 # A row's id names its image files, so this is the one rule for ids: a strict alphabet (no
 # separators, dots or traversal), no leading dash (never read as an option) and a short stem.
