@@ -27,7 +27,7 @@ import traceback
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -46,6 +46,7 @@ from components.api.errors import (
 from components.experiments.reuse import request_key, reusable_seed
 from components.gate import Gate
 from components.images.store import (
+    THUMB_MAX_SIDE,
     ImageStore,
     StoredImage,
     image_id,
@@ -114,12 +115,16 @@ def _upload_pending(outcome: Outcome) -> str | None:
     return next((s.upload_pending for s in outcome.stored if s.upload_pending), None)
 
 
-def _thumbnails(result: GenerationResult) -> list[bytes] | None:
+def _thumbnails(result: GenerationResult, side: int = THUMB_MAX_SIDE) -> list[bytes] | None:
     """Every image's thumbnail, or None when one cannot be made (saving then says why)."""
     try:
-        return [make_thumbnail(image.data) for image in result.images]
+        return [make_thumbnail(image.data, side) for image in result.images]
     except Exception:
         return None
+
+
+# A worker's saving waits at most this long for the run's other first looks (Run.first_look).
+FIRST_LOOKS_WAIT_S = 0.15
 
 
 class Run:
@@ -133,6 +138,11 @@ class Run:
         self._done = threading.Event()
         self._news = threading.Event()  # set whenever an outcome lands or jobs are cancelled
         self._previews: dict[str, Outcome] = {}
+        # A smaller first look (long side in pixels) than the stored thumbnail, or None: the
+        # thumbnail is the first look. And how many workers are making theirs right now.
+        self.first_look_side: int | None = None
+        self._looking = 0
+        self._looked = threading.Condition()
         self._on_cancel = on_cancel
         self.cancelled: set[str] = set()
         self.stopping = False  # set by cancel: jobs still waiting for a provider slot stay home
@@ -175,6 +185,29 @@ class Run:
             if outcome.job.id not in self._outcomes:
                 self._previews[outcome.job.id] = outcome
         self._news.set()
+
+    @contextmanager
+    def first_look(self) -> Iterator[None]:
+        """Around a worker making its result's first look (see `wait_first_looks`)."""
+        with self._looked:
+            self._looking += 1
+        try:
+            yield
+        finally:
+            with self._looked:
+                self._looking -= 1
+                self._looked.notify_all()
+
+    def wait_first_looks(self, timeout: float) -> bool:
+        """Wait (at most `timeout`) until no worker of this run is making a first look.
+
+        A worker's saving (the full thumbnail, the original's file, the row) waits here: on
+        two cores it took the CPU from the first looks of the cells that landed with it
+        (measured with the smaller first looks, bench/latency.py's rounds alternating with the
+        code before: provider's last byte -> last cell visible 0.148 -> 0.121 s for 4 cells,
+        0.218 -> 0.177 s for 8). Results that land later do not wait for it."""
+        with self._looked:
+            return self._looked.wait_for(lambda: self._looking == 0, timeout)
 
     @property
     def previews(self) -> dict[str, Outcome]:
@@ -313,9 +346,12 @@ class Runner:
         self.reuse_from_log = reuse_from_log
         self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="flux-run")
 
-    def submit(self, jobs: list[Job], limits: Limits | None = None) -> Run:
+    def submit(
+        self, jobs: list[Job], limits: Limits | None = None, first_look_side: int | None = None
+    ) -> Run:
         """Queue the jobs. With a ledger and limits, their estimated cost is held first, or
-        BudgetRefused is raised and nothing is queued (the offline demo costs nothing)."""
+        BudgetRefused is raised and nothing is queued (the offline demo costs nothing).
+        `first_look_side`: the run's pages show its pictures smaller than a thumbnail."""
         if self.ledger is not None and limits is not None and self.backend != BackendName.OFFLINE:
             # A repeat the log will answer costs nothing: it holds nothing either.
             free = {j.id for j in jobs if self._reusable_source(j, read=False) is not None}
@@ -325,6 +361,7 @@ class Runner:
             free = set()
         run = Run(jobs, on_cancel=self._release)
         run.limits, run.unheld = limits, free
+        run.first_look_side = first_look_side
         run.at_once = min(len(jobs), self.concurrency)
         try:
             run.track([self._pool.submit(self._work, run, job) for job in jobs])
@@ -561,18 +598,27 @@ class Runner:
         return self.log_store.append({**self._request_row(outcome.job), **fields})
 
     def _store(self, outcome: Outcome, run: Run | None = None) -> None:
-        """Save every image (original with its parameters, thumbnail). The thumbnails are made
-        first and handed to the run as a preview: the page shows the pictures while the
-        originals are written (fsync) and the row completed, ~30-50 ms under load (measured)."""
+        """Save every image (original with its parameters, thumbnail). A first look is made
+        first (the thumbnail, or smaller when the run asks) and handed to the run as a preview:
+        the page shows the pictures while the originals are written (fsync) and the row
+        completed, ~30-50 ms under load (measured)."""
         result = outcome.result
         assert result is not None
         params = self._params(outcome)
-        thumbs = _thumbnails(result)
-        if run is not None and thumbs is not None:
-            images = [replace(i, data=t) for i, t in zip(result.images, thumbs, strict=True)]
-            early = replace(outcome, result=replace(result, images=images), stored=[])
-            early.finished = time.perf_counter()
-            run.preview(early)
+        thumbs = None
+        if run is not None:
+            with run.first_look():
+                side = run.first_look_side
+                looks = _thumbnails(result, side) if side else _thumbnails(result)
+                thumbs = None if side else looks
+                if looks is not None:
+                    images = [replace(i, data=t) for i, t in zip(result.images, looks, strict=True)]
+                    early = replace(outcome, result=replace(result, images=images), stored=[])
+                    early.finished = time.perf_counter()
+                    run.preview(early)
+            run.wait_first_looks(FIRST_LOOKS_WAIT_S)
+        if thumbs is None:
+            thumbs = _thumbnails(result)
         try:
             for index, image in enumerate(result.images):
                 stored = self.image_store.save(

@@ -104,3 +104,60 @@ def test_pictures_come_before_files_and_row_and_are_the_stored_thumbnails(backen
         assert picture.width == outcomes[job_id].result.images[0].width  # the original's size
     assert run.previews == {}  # each preview went when its outcome landed
     runner.shutdown()
+
+
+def test_a_run_may_ask_for_first_looks_smaller_than_its_thumbnails(backend, stores):
+    """A grid of small cells: the picture offered first is smaller than the stored
+    thumbnail, which is still made at full thumbnail size."""
+    runner = runner_for(backend, stores)
+    looks: dict[str, bytes] = {}
+    run = runner.submit(jobs(2), first_look_side=344)
+    real_preview = run.preview
+
+    def keep(early: Outcome) -> None:
+        assert early.result is not None
+        looks[early.job.id] = early.result.images[0].data
+        real_preview(early)
+
+    run.preview = keep  # type: ignore[method-assign]
+    assert run.wait(20)
+    _, images = stores
+    for job_id, outcome in run.outcomes.items():
+        assert outcome.ok
+        with Image.open(io.BytesIO(looks[job_id])) as im:
+            assert max(im.size) == 344
+        (stored,) = outcome.stored
+        thumb = images.thumbnail_bytes(stored.thumb_path)
+        assert thumb is not None
+        with Image.open(io.BytesIO(thumb)) as im:
+            assert max(im.size) == THUMB_MAX_SIDE
+    runner.shutdown()
+
+
+def test_saving_waits_for_the_runs_other_first_looks_no_longer_than_its_limit():
+    run = Run(jobs(2))
+    assert run.wait_first_looks(0.0)  # nobody is making one
+    inside, release = threading.Event(), threading.Event()
+
+    def look() -> None:
+        with run.first_look():
+            inside.set()
+            release.wait(5)
+
+    worker = threading.Thread(target=look)
+    worker.start()
+    assert inside.wait(5)
+    assert not run.wait_first_looks(0.05)  # one is being made: the wait runs out
+    threading.Timer(0.05, release.set).start()
+    assert run.wait_first_looks(5)  # and ends as soon as it is made
+    worker.join(5)
+
+
+def test_a_first_look_that_fails_does_not_hold_the_others():
+    run = Run(jobs(1))
+    try:
+        with run.first_look():
+            raise ValueError("undecodable")
+    except ValueError:
+        pass
+    assert run.wait_first_looks(0.0)

@@ -61,6 +61,15 @@ def to_jpeg(image: Image.Image, quality: int = 85) -> bytes:
     return out.getvalue()
 
 
+def long_side(data: bytes) -> int | None:
+    """The longer side of an image in pixels (read from its header), or None."""
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            return max(im.size)
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
+
+
 def _fits(data: bytes, size: tuple[int, int]) -> bool:
     """The bytes are an RGB JPEG of exactly this size (read from its header, not decoded)."""
     try:

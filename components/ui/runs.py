@@ -64,12 +64,13 @@ def limits() -> Limits:
 DEPARTURE_WAIT_S = 0.1
 
 
-def submit(jobs: list[Job]) -> Run:
-    """Send jobs for this session, or raise RunRefused (nothing sent, nothing held)."""
+def submit(jobs: list[Job], first_look_side: int | None = None) -> Run:
+    """Send jobs for this session, or raise RunRefused (nothing sent, nothing held).
+    `first_look_side`: the page shows the pictures smaller than a thumbnail (Runner.submit)."""
     if why := access.may_generate():
         raise RunRefused(why)
     try:
-        run = runner().submit(jobs, limits())
+        run = runner().submit(jobs, limits(), first_look_side)
     except BudgetRefused as exc:
         raise RunRefused(exc.message) from None
     # The page is drawn once the requests have left (Run.wait_departures says why); a gate

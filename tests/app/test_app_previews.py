@@ -93,12 +93,17 @@ def test_compare_cells_show_their_pictures_before_they_are_saved(data, monkeypat
     assert not at.exception
     assert held.in_order == [True] * 4
     assert len(at.get("feedback")) == 4  # the judging view: every cell landed and can be rated
-    # Each preview went inside the page's message, a thumbnail; the judging view that follows
-    # shows media URLs (cached by the browser, sent once).
-    assert len(inline) == 4 and all(max(i.size) <= THUMB_MAX_SIDE for i in inline)
+    # Each preview went inside the page's message, smaller than a thumbnail (four columns);
+    # the judging view that follows shows the saved thumbnails as media URLs (cached by the
+    # browser, sent once).
+    assert [max(i.size) for i in inline] == [compare_grid.FIRST_LOOK_SIDE] * 4
     shown = [i.url for e in at.image for i in e.proto.imgs if i.alt.startswith("result")]
     assert len(shown) == 4 and not any(url.startswith("data:") for url in shown)
-    assert len(LogStore(data / "studio.db").query(status="ok")) == 4
+    rows = LogStore(data / "studio.db").query(status="ok")
+    assert len(rows) == 4
+    for thumbs in rows["thumb_paths"]:
+        (thumb,) = thumbs
+        assert max(Image.open(ImageStore(data).abs_path(thumb)).size) == THUMB_MAX_SIDE
 
 
 def test_a_cell_whose_save_fails_after_its_picture_says_so(data, monkeypatch):
