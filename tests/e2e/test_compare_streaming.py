@@ -61,7 +61,12 @@ def test_fast_cells_show_while_the_slow_one_is_pending(slow_app, page):
     expect(page.locator(RESULTS)).to_have_count(3, timeout=5_000)
     expect(page.locator(PENDING)).to_have_count(1)
     assert len(_rows(slow_app)) == 4  # the slow one is at the provider ("sent")
+    # It waits in its own cell's box, where its picture will replace the placeholder.
+    slow = page.locator(".st-key-cmp_cell_0_3")
+    expect(slow.locator('img[alt="pending"]')).to_have_count(1)
+    expect(slow.get_by_text("waiting for its result")).to_be_visible()
     # The slow cell lands too, and the judging view follows.
+    expect(slow.locator('img[alt^="result"]')).to_be_visible(timeout=15_000)
     expect(page.locator(RESULTS)).to_have_count(4, timeout=15_000)
     expect(page.get_by_role("button", name="Contact sheet (PNG)")).to_be_visible(timeout=10_000)
     expect(page.locator(PENDING)).to_have_count(0)

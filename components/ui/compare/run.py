@@ -238,7 +238,7 @@ class Filling:
     current: LiveCompare
     progress: Any
     aspect: float
-    waiting: dict[str, tuple[Any, SheetCell]] = field(default_factory=dict)
+    waiting: dict[str, tuple[compare_grid.Slot, SheetCell]] = field(default_factory=dict)
     previewed: dict[str, Any] = field(default_factory=dict)  # job id -> where its rest goes
 
 
