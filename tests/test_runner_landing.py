@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import io
 import threading
+import time
 
 from PIL import Image
 
 from components.api.client import FluxClient
 from components.api.contract import GenerationRequest
-from components.images.store import THUMB_MAX_SIDE
+from components.images.store import THUMB_MAX_SIDE, ImageStore
 from components.log.schema import RowStatus
-from components.runner import Job, Outcome, Run, Runner
+from components.runner import SAVES_AT_ONCE, Job, Outcome, Run, Runner
 
 
 def runner_for(backend, stores, concurrency: int = 4) -> Runner:
@@ -161,3 +162,31 @@ def test_a_first_look_that_fails_does_not_hold_the_others():
     except ValueError:
         pass
     assert run.wait_first_looks(0.0)
+
+
+def test_a_runner_saves_at_most_two_results_at_once(backend, stores, monkeypatch):
+    """Six results landing together: their saving queues two at a time (the page drawing
+    their first looks needs the interpreter too), and every one is saved."""
+    at_once, most = 0, 0
+    lock = threading.Lock()
+    real_save = ImageStore.save
+
+    def save(store, *args, **kwargs):
+        nonlocal at_once, most
+        with lock:
+            at_once += 1
+            most = max(most, at_once)
+        try:
+            time.sleep(0.05)  # long enough for six unqueued saves to overlap
+            return real_save(store, *args, **kwargs)
+        finally:
+            with lock:
+                at_once -= 1
+
+    monkeypatch.setattr(ImageStore, "save", save)
+    runner = runner_for(backend, stores, concurrency=6)
+    run = runner.submit(jobs(6))
+    assert run.wait(30)
+    assert all(o.ok and o.stored for o in run.outcomes.values())
+    assert most == SAVES_AT_ONCE == 2
+    runner.shutdown()
