@@ -126,10 +126,11 @@ def _thumbnails(result: GenerationResult, side: int = THUMB_MAX_SIDE) -> list[by
 # A worker's saving waits at most this long for the run's other first looks (Run.first_look).
 FIRST_LOOKS_WAIT_S = 0.15
 # A runner saves this many results at once (full thumbnail, original with its parameters,
-# fsync), the rest queue: eight at once kept the page's script run from the GIL for up to
-# 0.1 s while it drew the first looks (measured, 8 cells, bench/latency.py's rounds
-# alternating with the code before, 25-28 each: provider's last byte -> last cell visible
-# 0.171 -> 0.140 s; the judging view, which waits for every save, came no later).
+# fsync) when their runs have nothing left to send; the rest queue. Eight at once kept the
+# page's script run from the GIL for up to 0.1 s while it drew the first looks (measured,
+# 8 cells, bench/latency.py's rounds alternating with the code before, 25-28 each:
+# provider's last byte -> last cell visible 0.171 -> 0.140 s; the judging view, which waits
+# for every save, came no later).
 SAVES_AT_ONCE = 2
 
 
@@ -225,6 +226,11 @@ class Run:
         with self._lock:
             self._sent.add(job.id)
             self._check_done()
+
+    def queued(self) -> bool:
+        """Jobs of this run neither sent nor ended yet: waiting for a worker or a slot."""
+        with self._lock:
+            return len(self._sent | self._ended) < len(self.jobs)
 
     def wait_departures(self, timeout: float) -> bool:
         """Wait (at most `timeout`) until as many requests have left as can be out at once
@@ -612,20 +618,25 @@ class Runner:
         result = outcome.result
         assert result is not None
         params = self._params(outcome)
-        thumbs = None
+        thumbs, made = None, False
         if run is not None:
             with run.first_look():
-                side = run.first_look_side
-                looks = _thumbnails(result, side) if side else _thumbnails(result)
-                thumbs = None if side else looks
+                side = run.first_look_side or THUMB_MAX_SIDE
+                looks = _thumbnails(result, side)
+                if side == THUMB_MAX_SIDE:
+                    thumbs, made = looks, True  # the first look is the thumbnail (or none)
                 if looks is not None:
                     images = [replace(i, data=t) for i, t in zip(result.images, looks, strict=True)]
                     early = replace(outcome, result=replace(result, images=images), stored=[])
                     early.finished = time.perf_counter()
                     run.preview(early)
+        # A worker whose run still has jobs to send goes on to them without waiting: a later
+        # request leaving late costs more than a first look drawn late.
+        queued = run is not None and run.queued()
+        if run is not None and not queued:
             run.wait_first_looks(FIRST_LOOKS_WAIT_S)
-        with self._saving:
-            if thumbs is None:
+        with nullcontext() if queued else self._saving:
+            if not made:
                 thumbs = _thumbnails(result)
             try:
                 for index, image in enumerate(result.images):

@@ -25,9 +25,9 @@ from components.ui.safe import md_escape
 
 BOX_LONG_SIDE = 512
 # A first look for a grid of 3 or more columns, whose cells are about 350 px wide in the wide
-# layout: 1/8 of a 2752-px original, which the JPEG decoder makes without a full decode (6 ms
-# against 14 for a thumbnail, measured), and a third of the bytes. The judging view that
-# follows shows the thumbnails.
+# layout: the JPEG decoder makes it from 1/8 of a 16:9 or 21:9 original (1/4 of a squarer one)
+# without a full decode (16:9: 6 ms against 14 for a thumbnail, measured), and it is a third
+# of the bytes. The judging view that follows shows the thumbnails.
 FIRST_LOOK_SIDE = 344
 # The grid's container key names the comparison (st-key-cmp_grid_<group id>): a run's live
 # grid and its judging view share it, and tests tell a new run's cells from the last one's.
@@ -132,7 +132,7 @@ def fill(slot: Slot, cell: SheetCell, aspect: float, later: Later) -> None:
 
 
 def fill_preview(slot: Slot, cell: SheetCell, aspect: float) -> Any:
-    """Draw a cell whose thumbnail exists while its original and row are still being written:
+    """Draw a cell whose first look exists while its original and row are still being written:
     its picture and facts now; returns the cell's box, which `complete` adds to once its
     outcome lands."""
     _picture(cell, aspect, inline=True, into=slot.picture)
