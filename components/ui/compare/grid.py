@@ -26,8 +26,8 @@ from components.ui.safe import md_escape
 BOX_LONG_SIDE = 512
 # A first look for a grid of 3 or more columns, whose cells are about 350 px wide in the wide
 # layout: the JPEG decoder makes it from 1/8 of a 16:9 or 21:9 original (1/4 of a squarer one)
-# without a full decode (16:9: 6 ms against 14 for a thumbnail, measured), and it is a third
-# of the bytes. The judging view that follows shows the thumbnails.
+# without a full decode (16:9: 6 ms against 14 for a thumbnail, measured), and it is about
+# half the bytes (9 KB against 17 KB). The judging view that follows shows the thumbnails.
 FIRST_LOOK_SIDE = 344
 # The grid's container key names the comparison (st-key-cmp_grid_<group id>): a run's live
 # grid and its judging view share it, and tests tell a new run's cells from the last one's.
