@@ -62,9 +62,14 @@ def _empty_box(aspect: float, status: str) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode()
 
 
-def first_look_side(columns: int) -> int | None:
-    """How large a run's first looks are (None: the thumbnail) for a grid this wide."""
-    return FIRST_LOOK_SIDE if columns >= 3 else None
+def columns(x_count: int, two_d: bool) -> int:
+    """How many picture columns a grid has: every x value in 2-D, else rows of WRAP."""
+    return x_count if two_d else min(WRAP, max(1, x_count))
+
+
+def first_look_side(x_count: int, two_d: bool) -> int | None:
+    """How large a run's first looks are (None: the thumbnail) for a grid of this shape."""
+    return FIRST_LOOK_SIDE if columns(x_count, two_d) >= 3 else None
 
 
 def _picture(cell: SheetCell, aspect: float, *, inline: bool = False, into: Any = None) -> None:
@@ -217,7 +222,7 @@ def render(
     `key` names the comparison (its group id, or the picked rows)."""
     aspect = sheet.box_aspect()
     offset = 1 if sheet.two_d else 0
-    slots = len(sheet.x_labels) if sheet.two_d else min(WRAP, max(1, len(sheet.x_labels)))
+    slots = columns(len(sheet.x_labels), sheet.two_d)
     weights = [0.8] * offset + [1.0] * slots
     with st.container(key=f"{GRID_KEY}_{key}"):
         for index, (row_header, cols, grid_row) in enumerate(sheet.display_rows()):

@@ -19,14 +19,7 @@ import streamlit as st
 
 from components.api.contract import price_text
 from components.compare.plan import CompareMode, Plan, PlanError
-from components.compare.sheet import (
-    WRAP,
-    CellStatus,
-    Sheet,
-    SheetCell,
-    cell_from_outcome,
-    sheet_from_run,
-)
+from components.compare.sheet import CellStatus, Sheet, SheetCell, cell_from_outcome, sheet_from_run
 from components.experiments.presets import PresetError, PresetStore
 from components.log.rows import row_dict
 from components.runner import Job, Run
@@ -142,9 +135,10 @@ def _submit(mode: CompareMode) -> None:
     if (parent := st.session_state.pop(PARENT_STATE, None)) is not None:
         # Every cell of a Vary is a child of the image it varies.
         jobs = [replace(j, parent_id=parent[0], lineage=parent[1]) for j in jobs]
-    columns = len(plan.x_labels) if plan.y_labels else min(WRAP, len(plan.x_labels))
     try:
-        run = runs.submit(jobs, compare_grid.first_look_side(columns))
+        run = runs.submit(
+            jobs, compare_grid.first_look_side(len(plan.x_labels), bool(plan.y_labels))
+        )
     except runs.RunRefused as exc:
         st.session_state[ERRORS_STATE] = [exc.message]
         return
